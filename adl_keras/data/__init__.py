@@ -57,6 +57,12 @@ class Dataset:
 
 
 _LOADERS: dict = {}
+# Modules whose import registers datasets (offline ones, then procedural ones).
+DATASET_MODULES = (
+    "adl_keras.data.offline",
+    "adl_keras.data.shapes",
+    "adl_keras.data.sequences",
+)
 
 
 def register_dataset(name):
@@ -73,7 +79,7 @@ def _ensure_loaders():
     # Topic modules that register procedural datasets.
     import importlib
 
-    for module in ("adl_keras.data.offline", "adl_keras.data.procedural"):
+    for module in DATASET_MODULES:
         try:
             importlib.import_module(module)
         except ModuleNotFoundError as err:

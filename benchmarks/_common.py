@@ -1,0 +1,74 @@
+"""Shared helpers of the benchmark scripts: timing, result files (DESIGN.md format)."""
+
+import json
+import os
+import platform
+import statistics
+import sys
+import time
+from pathlib import Path
+
+RESULTS = Path(__file__).resolve().parent / "results"
+
+
+def median_time(fn, repeats=5, warmup=1):
+    """Median wall-clock seconds of ``fn()`` over ``repeats`` calls, after warm-up."""
+    for _ in range(warmup):
+        fn()
+    times = []
+    for _ in range(repeats):
+        start = time.perf_counter()
+        fn()
+        times.append(time.perf_counter() - start)
+    return statistics.median(times), times
+
+
+def versions():
+    import importlib.metadata as md
+
+    out = {"python": platform.python_version()}
+    for pkg in ("tensorflow", "keras", "numpy", "scipy", "tf-agents", "shap", "lime", "scikit-learn"):
+        try:
+            out[pkg] = md.version(pkg)
+        except md.PackageNotFoundError:
+            pass
+    return out
+
+
+def machine():
+    return f"{platform.machine()}, {os.cpu_count()} cores, {platform.system()} {platform.release()}"
+
+
+def write_result(name, metric, unit, value, anchor, anchor_value, goal, higher_is_better, repeats,
+                 command=None, ratio=None, extra=None):
+    """Writes ``benchmarks/results/NAME.json``.
+
+    ``ratio`` defaults to value / anchor_value. ``goal`` is a ratio bound:
+    met when ratio >= goal (``higher_is_better``) or ratio <= goal.
+    """
+    if ratio is None:
+        ratio = value / anchor_value if anchor_value else float("nan")
+    meets = ratio >= goal if higher_is_better else ratio <= goal
+    result = {
+        "name": name,
+        "metric": metric,
+        "unit": unit,
+        "value": value,
+        "anchor": anchor,
+        "anchor_value": anchor_value,
+        "ratio": ratio,
+        "goal": f"ratio {'>=' if higher_is_better else '<='} {goal}",
+        "meets_goal": bool(meets),
+        "repeats": repeats,
+        "machine": machine(),
+        "versions": versions(),
+        "command": command or f"python -m benchmarks.{Path(sys.argv[0]).stem}",
+    }
+    if extra:
+        result["details"] = extra
+    RESULTS.mkdir(parents=True, exist_ok=True)
+    tmp = RESULTS / f".{name}.json.part"
+    tmp.write_text(json.dumps(result, indent=2) + "\n")
+    os.replace(tmp, RESULTS / f"{name}.json")
+    print(json.dumps({k: result[k] for k in ("name", "value", "anchor_value", "ratio", "goal", "meets_goal")}))
+    return result
