@@ -17,6 +17,9 @@ def test_notebook_runs(path):
 
     nb = nbformat.read(path, as_version=4)
     os.environ["MPLBACKEND"] = "Agg"
+    # The kernel imports adl_keras from this checkout, not another install.
+    root = str(path.parent.parent)
+    os.environ["PYTHONPATH"] = os.pathsep.join([root] + [p for p in os.environ.get("PYTHONPATH", "").split(os.pathsep) if p])
     client = NotebookClient(nb, timeout=300, kernel_name="python3", resources={"metadata": {"path": str(path.parent)}})
     start = time.perf_counter()
     client.execute()
