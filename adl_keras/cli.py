@@ -1,0 +1,145 @@
+"""``adl-zoo``: list, inspect, train, evaluate, export and explain zoo entries.
+
+    adl-zoo list [PATTERN] [--topic T] [--task T] [--pretrained] [--json]
+    adl-zoo info NAME [--json]
+    adl-zoo train NAME [--seed N]
+    adl-zoo evaluate NAME [--json]
+    adl-zoo export NAME --format savedmodel|keras --out DIR
+    adl-zoo explain NAME --index I --method M --out FILE.png
+"""
+
+import argparse
+import json
+import os
+import sys
+import time
+
+
+def _progress(message):
+    print(f"[{time.strftime('%H:%M:%S')}] {message}", file=sys.stderr, flush=True)
+
+
+def _cmd_list(args):
+    from adl_keras import zoo
+
+    names = zoo.list_models(args.pattern, topic=args.topic, task=args.task,
+                            pretrained=True if args.pretrained else None)
+    rows = [zoo.model_info(n) for n in names]
+    if args.json:
+        print(json.dumps([{k: r[k] for k in ("name", "topic", "task", "dataset", "params", "metrics", "pretrained")}
+                          for r in rows], indent=2))
+        return 0
+    for r in rows:
+        metrics = ", ".join(f"{k}={v['value']:.4g}" for k, v in r["metrics"].items()) or "-"
+        flag = "pretrained" if r["pretrained"] else "no weights"
+        print(f"{r['name']:<28} {r['topic']:<12} {r['task']:<24} {flag:<11} {metrics}")
+    return 0
+
+
+def _cmd_info(args):
+    from adl_keras import zoo
+
+    info = zoo.model_info(args.name)
+    if args.json:
+        print(json.dumps(info, indent=2))
+    else:
+        for key, value in info.items():
+            print(f"{key:>12}: {json.dumps(value) if isinstance(value, (dict, list)) else value}")
+    return 0
+
+
+def _cmd_train(args):
+    from adl_keras import zoo
+
+    _progress(f"training {args.name} (seed {args.seed})")
+    meta = zoo.train(args.name, seed=args.seed, progress=_progress)
+    for key, m in meta["metrics"].items():
+        print(f"{args.name}: {key} = {m['value']:.4f} on the {m['split']} split")
+    print(f"wrote {meta['weights']['file']} (sha256 {meta['weights']['sha256']})")
+    return 0
+
+
+def _cmd_evaluate(args):
+    from adl_keras import zoo
+
+    _progress(f"evaluating {args.name}")
+    report = zoo.evaluate(args.name)
+    if args.json:
+        print(json.dumps(report, indent=2))
+    else:
+        for key, m in report["metrics"].items():
+            card = "n/a" if m["card"] is None else f"{m['card']:.4f}"
+            print(f"{key}: measured {m['measured']:.4f}, card {card} -> {'match' if m['match'] else 'MISMATCH'}")
+        print("all metrics match the card" if report["match"] else "metrics do NOT match the card")
+    return 0 if report["match"] else 1
+
+
+def _cmd_export(args):
+    from adl_keras import zoo
+
+    _progress(f"exporting {args.name} as {args.format}")
+    path = zoo.export_model(args.name, args.out, fmt=args.format)
+    print(path)
+    return 0
+
+
+def _cmd_explain(args):
+    from adl_keras import explain
+
+    _progress(f"explaining test example {args.index} of {args.name} with {args.method}")
+    result = explain.explain_zoo_entry(args.name, args.index, args.method, args.out)
+    print(f"wrote {args.out} ({result.method}, {result.seconds:.2f}s)")
+    return 0
+
+
+def build_parser():
+    parser = argparse.ArgumentParser(prog="adl-zoo", description="adl_keras model zoo")
+    sub = parser.add_subparsers(dest="command", required=True)
+    p = sub.add_parser("list", help="list zoo entries")
+    p.add_argument("pattern", nargs="?", default=None, help="glob on names, e.g. '*.digits'")
+    p.add_argument("--topic")
+    p.add_argument("--task")
+    p.add_argument("--pretrained", action="store_true", help="only entries with weights")
+    p.add_argument("--json", action="store_true")
+    p.set_defaults(fn=_cmd_list)
+    p = sub.add_parser("info", help="show an entry's card data")
+    p.add_argument("name")
+    p.add_argument("--json", action="store_true")
+    p.set_defaults(fn=_cmd_info)
+    p = sub.add_parser("train", help="reproduce an entry's weights with its recipe")
+    p.add_argument("name")
+    p.add_argument("--seed", type=int, default=0)
+    p.set_defaults(fn=_cmd_train)
+    p = sub.add_parser("evaluate", help="re-measure an entry's metrics against its card")
+    p.add_argument("name")
+    p.add_argument("--json", action="store_true")
+    p.set_defaults(fn=_cmd_evaluate)
+    p = sub.add_parser("export", help="export a pretrained entry")
+    p.add_argument("name")
+    p.add_argument("--format", choices=("savedmodel", "keras"), default="savedmodel")
+    p.add_argument("--out", required=True)
+    p.set_defaults(fn=_cmd_export)
+    p = sub.add_parser("explain", help="explain one test example of an entry as a PNG")
+    p.add_argument("name")
+    p.add_argument("--index", type=int, default=0)
+    p.add_argument("--method", default="integrated-gradients")
+    p.add_argument("--out", required=True)
+    p.set_defaults(fn=_cmd_explain)
+    return parser
+
+
+def main(argv=None):
+    os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
+    args = build_parser().parse_args(argv)
+    try:
+        return args.fn(args)
+    except KeyError as err:
+        print(f"adl-zoo: {err.args[0]}", file=sys.stderr)
+        return 2
+    except (ValueError, RuntimeError, FileNotFoundError) as err:
+        print(f"adl-zoo: {err}", file=sys.stderr)
+        return 2
+
+
+if __name__ == "__main__":
+    sys.exit(main())
