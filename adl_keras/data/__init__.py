@@ -10,7 +10,7 @@ Example:
     >>> from adl_keras import data
     >>> ds = data.load("digits")
     >>> ds.train[0].shape, ds.test[0].shape
-    ((1077, 8, 8, 1), (360, 8, 8, 1))
+    ((1078, 8, 8, 1), (360, 8, 8, 1))
 """
 
 import dataclasses

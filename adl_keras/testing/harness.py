@@ -13,6 +13,16 @@ from pathlib import Path
 import numpy as np
 
 
+def _normalised(config):
+    """Plain dicts and lists: Keras mixes tuples and lists (and dict subclasses)
+    between a config and its rebuild."""
+    if isinstance(config, dict):
+        return {str(k): _normalised(v) for k, v in config.items()}
+    if isinstance(config, (list, tuple)):
+        return [_normalised(v) for v in config]
+    return config
+
+
 def _as_list(x):
     return list(x) if isinstance(x, (list, tuple)) else [x]
 
@@ -55,11 +65,12 @@ def check_model(model, x, y=None, loss="mse", atol=1e-5, tmp_dir=None, fit=True,
     tmp = Path(tmp_dir or tempfile.mkdtemp(prefix="adl_keras_harness_"))
     expected = model(x, training=False)
 
-    # 1. config round trip
-    config = model.get_config()
-    clone = model.__class__.from_config(config, custom_objects=custom_objects) \
-        if custom_objects else model.__class__.from_config(config)
-    assert clone.get_config() == config, "config round-trip changed the config"
+    # 1. config round trip (the serialisation path .keras files use)
+    # (deserialisation pops keys from the dict it is given, hence the copies)
+    config = _normalised(keras.saving.serialize_keras_object(model))
+    clone = keras.saving.deserialize_keras_object(_normalised(config), custom_objects=custom_objects)
+    assert _normalised(keras.saving.serialize_keras_object(clone)) == config, \
+        "config round-trip changed the config"
 
     # 2. .keras round trip
     path = tmp / "model.keras"
@@ -120,9 +131,10 @@ def check_layer(layer_cls, init_kwargs, input_shape, input_dtype="float32", expe
     import keras
 
     layer = layer_cls(**init_kwargs)
-    config = layer.get_config()
-    again = layer_cls.from_config(config)
-    assert again.get_config() == config, f"{layer_cls.__name__} config round-trip changed the config"
+    config = _normalised(layer.get_config())
+    again = layer_cls.from_config(_normalised(config))
+    assert _normalised(again.get_config()) == config, \
+        f"{layer_cls.__name__} config round-trip changed the config"
     rng = np.random.default_rng(seed)
     x = rng.standard_normal(input_shape).astype(input_dtype)
     inputs = keras.Input(tuple(input_shape[1:]), dtype=input_dtype)
