@@ -83,7 +83,7 @@ def _ensure_loaders():
         try:
             importlib.import_module(module)
         except ModuleNotFoundError as err:
-            if err.name != module:
+            if err.name is None or not module.startswith(err.name):
                 raise
 
 
