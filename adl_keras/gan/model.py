@@ -88,6 +88,9 @@ class GAN(keras.Model):
         self.value_tracker = keras.metrics.Mean(name="value")
         self.gp_tracker = keras.metrics.Mean(name="gp")
         self.gan_loss = None
+        # Inputs are z, not the real images fit() feeds: record the latent shape now so that
+        # Keras never builds the model by calling it on a data batch.
+        self.build((None, latent_dim))
 
     def build(self, input_shape=None):
         # Both players are built functional models; nothing to create here.
