@@ -1,0 +1,147 @@
+"""DCGAN generator/discriminator builders and a WGAN-GP critic (Radford et al. 2016;
+Gulrajani et al. 2017), with fixed layer names so weights load by name.
+
+Generator: ``Dense -> BN -> ReLU -> reshape -> [Conv2DTranspose(stride 2) -> BN -> ReLU] x n ->
+Conv2D -> sigmoid`` (images in [0, 1], the range of ``adl_keras.data``).
+Discriminator: ``[Conv2D(stride 2) -> (BN) -> LeakyReLU(0.2)] x n -> features -> logit``, no BN on
+the first block (DCGAN). The WGAN-GP critic uses layer normalisation (or none), never batch
+normalisation, because the gradient penalty is defined per sample.
+"""
+
+import math
+
+import keras
+from keras import layers
+
+__all__ = ["dcgan_discriminator", "dcgan_generator", "wgan_gp_critic"]
+
+
+def _check_image_shape(image_shape, start_size=None):
+    shape = tuple(image_shape) if isinstance(image_shape, (tuple, list)) else None
+    if shape is None or len(shape) != 3 or any(not isinstance(d, int) or d <= 0 for d in shape) \
+            or shape[0] != shape[1]:
+        raise ValueError(f"image_shape must be (size, size, channels) with positive ints. "
+                         f"Received: image_shape={image_shape!r}")
+    if start_size is not None:
+        n = math.log2(shape[0] / start_size) if shape[0] >= start_size else -1
+        if n < 1 or n != int(n):
+            raise ValueError(f"image_shape[0] must be start_size * 2**n with n >= 1 (start_size={start_size}). "
+                             f"Received: image_shape={image_shape!r}")
+        return shape, int(n)
+    return shape, None
+
+
+def _check_positive_int(name, value):
+    if isinstance(value, bool) or not isinstance(value, int) or value < 1:
+        raise ValueError(f"{name} must be a positive int. Received: {name}={value!r}")
+
+
+def dcgan_generator(latent_dim=32, image_shape=(8, 8, 1), base_filters=32, start_size=2,
+                    output_activation="sigmoid", name="dcgan_generator"):
+    """DCGAN generator ``z -> G(z)`` with BatchNorm after every hidden layer.
+
+    Widths halve at every upsampling: the first block has
+    ``base_filters * 2**(n-1)`` channels, the last ``base_filters``.
+
+    Args:
+        latent_dim: int size of z (default 32).
+        image_shape: (size, size, channels) of the output; size = start_size * 2**n (default (8, 8, 1)).
+        base_filters: int channels of the last upsampling block (default 32).
+        start_size: int spatial size after the projection (default 2).
+        output_activation: activation of the ``image`` layer (default "sigmoid" for [0, 1] data).
+        name: model name.
+
+    Returns:
+        keras.Model (functional), input ``z`` (latent_dim,), output ``image``.
+
+    Example:
+        >>> g = dcgan_generator(latent_dim=16, image_shape=(16, 16, 1))
+        >>> g.output_shape
+        (None, 16, 16, 1)
+    """
+    _check_positive_int("latent_dim", latent_dim)
+    _check_positive_int("base_filters", base_filters)
+    _check_positive_int("start_size", start_size)
+    shape, n = _check_image_shape(image_shape, start_size)
+    z = keras.Input((latent_dim,), name="z")
+    width = base_filters * 2 ** (n - 1)
+    x = layers.Dense(start_size * start_size * width, use_bias=False, name="project")(z)
+    x = layers.BatchNormalization(name="project_bn")(x)
+    x = layers.ReLU(name="project_relu")(x)
+    x = layers.Reshape((start_size, start_size, width), name="project_reshape")(x)
+    for i in range(1, n + 1):
+        width = base_filters * 2 ** (n - i)
+        x = layers.Conv2DTranspose(width, 4, strides=2, padding="same", use_bias=False, name=f"up{i}_conv")(x)
+        x = layers.BatchNormalization(name=f"up{i}_bn")(x)
+        x = layers.ReLU(name=f"stage{i}")(x)
+    x = layers.Conv2D(shape[2], 3, padding="same", activation=output_activation, name="image")(x)
+    return keras.Model(z, x, name=name)
+
+
+def _conv_stack(x, n, base_filters, normalization):
+    for i in range(1, n + 1):
+        x = layers.Conv2D(base_filters * 2 ** (i - 1), 4, strides=2, padding="same",
+                          use_bias=(i == 1 or normalization is None), name=f"down{i}_conv")(x)
+        if i > 1 and normalization == "batch":
+            x = layers.BatchNormalization(name=f"down{i}_bn")(x)
+        elif i > 1 and normalization == "layer":
+            x = layers.LayerNormalization(axis=[1, 2, 3], name=f"down{i}_ln")(x)
+        x = layers.LeakyReLU(0.2, name=f"stage{i}")(x)
+    return layers.Flatten(name="features")(x)
+
+
+def _discriminator(image_shape, base_filters, num_blocks, normalization, name):
+    _check_positive_int("base_filters", base_filters)
+    _check_positive_int("num_blocks", num_blocks)
+    shape, _ = _check_image_shape(image_shape)
+    if shape[0] < 2 ** num_blocks:
+        raise ValueError(f"num_blocks={num_blocks} halves the image below 1 pixel. "
+                         f"Received: image_shape={image_shape!r}")
+    inputs = keras.Input(shape, name="image")
+    x = _conv_stack(inputs, num_blocks, base_filters, normalization)
+    out = layers.Dense(1, name="logit")(x)
+    return keras.Model(inputs, out, name=name)
+
+
+def dcgan_discriminator(image_shape=(8, 8, 1), base_filters=32, num_blocks=2, name="dcgan_discriminator"):
+    """DCGAN discriminator ``x -> logit`` with BatchNorm on every block but the first.
+
+    Args:
+        image_shape: (size, size, channels) of the input (default (8, 8, 1)).
+        base_filters: int channels of the first block, doubling per block (default 32).
+        num_blocks: int stride-2 blocks (default 2).
+        name: model name.
+
+    Returns:
+        keras.Model with ``features`` and a 1-unit ``logit`` output (no sigmoid:
+        the losses take logits).
+
+    Example:
+        >>> d = dcgan_discriminator((8, 8, 1))
+        >>> d.output_shape
+        (None, 1)
+    """
+    return _discriminator(image_shape, base_filters, num_blocks, "batch", name)
+
+
+def wgan_gp_critic(image_shape=(8, 8, 1), base_filters=32, num_blocks=2, normalization="layer",
+                   name="wgan_gp_critic"):
+    """WGAN-GP critic ``x -> f(x)`` without batch normalisation.
+
+    Args:
+        image_shape: (size, size, channels) of the input (default (8, 8, 1)).
+        base_filters: int channels of the first block, doubling per block (default 32).
+        num_blocks: int stride-2 blocks (default 2).
+        normalization: "layer" (per-sample LayerNormalization) or None (default "layer").
+        name: model name.
+
+    Returns:
+        keras.Model with ``features`` and a 1-unit unbounded ``logit`` output.
+
+    Example:
+        >>> f = wgan_gp_critic((8, 8, 1), normalization=None)
+    """
+    if normalization not in ("layer", None):
+        raise ValueError(f"normalization must be 'layer' or None (batch norm breaks the per-sample "
+                         f"gradient penalty). Received: normalization={normalization!r}")
+    return _discriminator(image_shape, base_filters, num_blocks, normalization, name)
