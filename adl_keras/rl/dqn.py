@@ -48,7 +48,12 @@ class DQNConfig:
         gamma: discount (default 0.99).
         buffer_size: replay capacity in transitions (default 50000).
         learning_starts: env steps before the first update (default 1000).
-        train_every: env steps between learner updates (default 1).
+        train_every: env steps between learner calls (default 4).
+        gradient_steps: learner updates per call, each on its own batch
+            (default 4: one update per env step on average, as in
+            rl-baselines3-zoo's ``train_freq``/``gradient_steps``). The calls
+            are jit-compiled as a whole; acting uses the weights of the last
+            call, at most ``train_every`` env steps old.
         target_update: "hard" (copy) or "soft" (Polyak) (default "hard").
         target_update_period: learner updates between hard copies (default 500).
         tau: soft update rate theta' <- tau theta + (1 - tau) theta' (default 0.005).
@@ -81,7 +86,8 @@ class DQNConfig:
     gamma: float = 0.99
     buffer_size: int = 50_000
     learning_starts: int = 1000
-    train_every: int = 1
+    train_every: int = 4
+    gradient_steps: int = 4
     target_update: str = "hard"
     target_update_period: int = 500
     tau: float = 0.005
@@ -102,7 +108,7 @@ class DQNConfig:
     def __post_init__(self):
         self.hidden_units = tuple(self.hidden_units)
         self.conv_filters = tuple(self.conv_filters)
-        positive = ("total_steps", "batch_size", "buffer_size", "train_every", "target_update_period",
+        positive = ("total_steps", "batch_size", "buffer_size", "train_every", "gradient_steps", "target_update_period",
                     "eval_episodes")
         for name in positive:
             value = getattr(self, name)
@@ -257,17 +263,18 @@ class DQN:
         self.history = {"episode_returns": [], "episode_end_steps": [], "eval_steps": [], "eval_returns": [],
                         "losses": [], "train_seconds": 0.0}
         self.best = {"return": -np.inf, "step": None, "weights": None}
-        self._loss_sum = 0.0
+        self._loss_sum, self._loss_count = 0.0, 0
         self.observation = np.asarray(self.env.reset(seed=config.seed)[0], dtype="float32")
         self.episode_return = 0.0
 
         obs_spec = tf.TensorSpec((None,) + tuple(self.observation_shape), tf.float32)
         self._q_values = tf.function(lambda x: self.online(x, training=False), input_signature=[obs_spec])
         self._learn = tf.function(self._learn_step, jit_compile=config.jit_compile, reduce_retracing=True)
-        self._learn_and_act = tf.function(self._learn_and_act_step, jit_compile=config.jit_compile,
-                                          reduce_retracing=True)
-        # Q(s_t, .) computed by the fused learner call for the next action, or None.
-        self._pending_q = None
+        self._learn_many = tf.function(self._learn_many_step, jit_compile=config.jit_compile,
+                                       reduce_retracing=True)
+        # The acting copy of the online network (NumPy; synced after every learner call).
+        self.policy = qnetworks.NumpyQNetwork(self.online)
+        self._sync_policy()
         self._hard_update = tf.function(self._copy_to_target)
 
     # ------------------------------------------------------------------ learner
@@ -305,33 +312,49 @@ class DQN:
                 t.assign(cfg.tau * o + (1.0 - cfg.tau) * t)
         return loss
 
-    def _learn_and_act_step(self, observations, actions, rewards, next_observations, dones, observation):
-        """The learner step fused with Q(s, .) of the next state to act in:
-        one compiled call per environment step instead of two."""
-        loss = self._learn_step(observations, actions, rewards, next_observations, dones)
-        q = self.online(observation, training=False)[0]
-        return ops.concatenate([ops.reshape(loss, (1,)), q], axis=0)
+    def _learn_many_step(self, observations, actions, rewards, next_observations, dones):
+        """``gradient_steps`` learner steps on stacked batches (G, B, ...) in one
+        compiled call; returns [losses (G), flat online weights]."""
+        losses = [self._learn_step(observations[g], actions[g], rewards[g], next_observations[g], dones[g])
+                  for g in range(self.config.gradient_steps)]
+        flat = ops.concatenate([ops.reshape(w, (-1,)) for w in self.online.trainable_variables])
+        return ops.concatenate([ops.stack(losses), flat])
 
-    def _after_update(self):
-        self.updates += 1
-        if self.config.target_update == "hard" and self.updates % self.config.target_update_period == 0:
-            self._hard_update()  # the online net is unchanged, so a pending Q stays valid
+    def _sync_policy(self, flat=None):
+        self.policy.set_flat_weights(qnetworks.flat_weights(self.online) if flat is None else flat)
+
+    def _count_updates(self, n):
+        before = self.updates
+        self.updates += n
+        period = self.config.target_update_period
+        if self.config.target_update == "hard" and self.updates // period > before // period:
+            self._hard_update()  # theta' <- theta every `period` updates
+
+    def _sample_stacked(self, groups):
+        batch = self.memory.sample(self.config.batch_size * groups)
+        return [b.reshape((groups, self.config.batch_size) + b.shape[1:]) for b in batch]
+
+    def learner_call(self):
+        """Samples ``gradient_steps`` batches and runs them in one compiled call.
+
+        Returns:
+            np.ndarray of the (gradient_steps,) Huber losses.
+        """
+        g = self.config.gradient_steps
+        out = self._learn_many(*self._sample_stacked(g)).numpy()
+        self._sync_policy(out[g:])
+        self._count_updates(g)
+        return out[:g]
 
     def learner_update(self):
-        """Samples a batch and runs one jit-compiled learner step; returns the loss."""
-        batch = self.memory.sample(self.config.batch_size)
-        loss = float(self._learn(*batch))
-        self._pending_q = None
-        self._after_update()
-        return loss
+        """One learner update on one batch in its own compiled call; returns the loss.
 
-    def learner_update_and_q(self):
-        """One learner step plus Q(s, .) of the current observation, in one call."""
-        batch = self.memory.sample(self.config.batch_size)
-        out = self._learn_and_act(*batch, self.observation[None]).numpy()
-        self._pending_q = out[1:]
-        self._after_update()
-        return float(out[0])
+        (Used by the updates/s benchmark; :meth:`train` uses :meth:`learner_call`.)
+        """
+        loss = float(self._learn(*self.memory.sample(self.config.batch_size)))
+        self._sync_policy()
+        self._count_updates(1)
+        return loss
 
     # ------------------------------------------------------------------- acting
     def q_values(self, observations):
@@ -342,12 +365,11 @@ class DQN:
         """epsilon-greedy: a random action with probability epsilon, else argmax_a Q(s,a)."""
         if self.rng.random() < epsilon:
             return int(self.rng.integers(self.num_actions))
-        q = self._pending_q if self._pending_q is not None else self.q_values(observation[None])[0]
-        return int(np.argmax(q))
+        return int(np.argmax(self.policy(observation[None])[0]))
 
     def evaluate(self, episodes=100, seed=10_000, model=None):
         """Returns of the greedy policy over seeded episodes (see ``envs.evaluate_greedy``)."""
-        fn = self._q_values if model is None else model
+        fn = self.policy if model is None else model
         return envs_lib.evaluate_greedy(lambda x: np.asarray(fn(x)), self.config.env_id, episodes, seed)
 
     # ----------------------------------------------------------------- training
@@ -370,7 +392,6 @@ class DQN:
         while self.env_steps < end:
             eps = cfg.epsilon(self.env_steps)
             action = self.act(self.observation, eps)
-            self._pending_q = None
             next_obs, reward, terminated, truncated, _ = self.env.step(action)
             next_obs = np.asarray(next_obs, dtype="float32")
             self.memory.add(self.observation, action, reward, next_obs, terminated)
@@ -384,10 +405,12 @@ class DQN:
                 self.episode_return = 0.0
                 self.observation = np.asarray(self.env.reset()[0], dtype="float32")
             if self.env_steps >= cfg.learning_starts and self.env_steps % cfg.train_every == 0:
-                self._loss_sum += self.learner_update_and_q()
-                if self.updates % 1000 == 0:
-                    self.history["losses"].append(self._loss_sum / 1000)
-                    self._loss_sum = 0.0
+                losses = self.learner_call()
+                self._loss_sum += float(losses.sum())
+                self._loss_count += len(losses)
+                if self._loss_count >= 1000:
+                    self.history["losses"].append(self._loss_sum / self._loss_count)
+                    self._loss_sum, self._loss_count = 0.0, 0
             if cfg.eval_every and self.env_steps % cfg.eval_every == 0:
                 t0 = time.perf_counter()
                 mean = float(np.mean(self.evaluate(cfg.eval_episodes, cfg.eval_seed)))
@@ -408,6 +431,7 @@ class DQN:
         self.history["train_seconds"] += time.perf_counter() - start - eval_time
         if cfg.keep_best and self.best["weights"] is not None:
             self.online.set_weights(self.best["weights"])
+            self._sync_policy()
         return self.history
 
     # -------------------------------------------------------------- checkpoints
@@ -427,8 +451,7 @@ class DQN:
             "counters": {"env_steps": self.env_steps, "updates": self.updates, "episodes": self.episodes},
             "history": self.history,
             "best": self.best,
-            "loss_sum": self._loss_sum,
-            "pending_q": None if self._pending_q is None else self._pending_q.copy(),
+            "loss_sum": (self._loss_sum, self._loss_count),
         }
 
     def set_state(self, state):
@@ -448,8 +471,8 @@ class DQN:
         self.episodes = state["counters"]["episodes"]
         self.history = state["history"]
         self.best = state["best"]
-        self._loss_sum = state["loss_sum"]
-        self._pending_q = state["pending_q"]
+        self._loss_sum, self._loss_count = state["loss_sum"]
+        self._sync_policy()
 
     def save_checkpoint(self, path):
         """Writes the full training state to ``path`` atomically.

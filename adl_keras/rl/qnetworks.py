@@ -14,6 +14,7 @@ sizes, same weight order, weights copy one-to-one between them).
 """
 
 import keras
+import numpy as np
 from keras import layers, ops
 
 
@@ -201,3 +202,86 @@ def set_q_table(model, q):
 def get_q_table(model):
     """The (S, A) numpy Q-table of a :func:`q_table_model`."""
     return keras.ops.convert_to_numpy(model.get_layer("q_table").q)
+
+
+class NumpyQNetwork:
+    """A NumPy mirror of a Dense/Conv2D/Flatten Q-network, for acting.
+
+    Acting calls the network once per environment step on one observation;
+    a NumPy forward pass of these small networks costs microseconds, where a
+    framework call costs a dispatch overhead far larger than the arithmetic.
+    The learner hands over its weights as one flat vector after each
+    (batched) update (see ``adl_keras.rl.dqn``); tests check that outputs
+    equal the Keras model's.
+
+    Args:
+        model: a keras.Model built from :func:`mlp_layer_specs` or
+            :func:`cnn_layer_specs` ("valid", stride-1 convolutions).
+
+    Example:
+        >>> mirror = NumpyQNetwork(model)
+        >>> mirror.set_flat_weights(flat_weights(model))
+        >>> q = mirror(observations)
+    """
+
+    def __init__(self, model):
+        self._plan = []
+        self._shapes = []
+        for layer in model.layers:
+            kind = type(layer).__name__
+            if kind == "InputLayer":
+                continue
+            if kind == "Flatten":
+                self._plan.append(("flatten", None))
+                continue
+            if kind not in ("Dense", "Conv2D"):
+                raise ValueError(f"NumpyQNetwork supports Dense, Conv2D and Flatten layers. Received: {kind} "
+                                 f"({layer.name})")
+            if kind == "Conv2D" and (tuple(layer.strides) != (1, 1) or layer.padding != "valid"
+                                     or tuple(layer.dilation_rate) != (1, 1)):
+                raise ValueError(f"NumpyQNetwork supports stride-1 'valid' convolutions. Received: {layer.name}")
+            activation = layer.activation.__name__
+            if activation not in ("relu", "linear"):
+                raise ValueError(f"NumpyQNetwork supports relu/linear. Received: activation={activation!r}")
+            self._plan.append((kind, activation))
+            self._shapes.append([tuple(w.shape) for w in layer.trainable_weights])
+        self.weights = None
+
+    def set_flat_weights(self, flat):
+        """Unpacks a vector of all trainable weights (layer order, kernel then bias)."""
+        flat = np.asarray(flat, dtype="float32")
+        expected = sum(int(np.prod(shape)) for shapes in self._shapes for shape in shapes)
+        if flat.shape != (expected,):
+            raise ValueError(f"Expected a vector of {expected} weights. Received: flat.size={flat.size}")
+        weights, offset = [], 0
+        for shapes in self._shapes:
+            layer = []
+            for shape in shapes:
+                size = int(np.prod(shape))
+                layer.append(flat[offset: offset + size].reshape(shape))
+                offset += size
+            weights.append(layer)
+        self.weights = weights
+
+    def __call__(self, x):
+        x = np.asarray(x, dtype="float32")
+        params = iter(self.weights)
+        for kind, activation in self._plan:
+            if kind == "flatten":
+                x = x.reshape(x.shape[0], -1)
+                continue
+            kernel, bias = next(params)
+            if kind == "Dense":
+                x = x @ kernel + bias
+            else:  # y[n,i,j,f] = sum_{u,v,c} x[n,i+u,j+v,c] k[u,v,c,f] + b[f]
+                kh, kw = kernel.shape[:2]
+                windows = np.lib.stride_tricks.sliding_window_view(x, (kh, kw), axis=(1, 2))
+                x = np.einsum("nijcuv,uvcf->nijf", windows, kernel, optimize=True) + bias
+            if activation == "relu":
+                x = np.maximum(x, 0.0)
+        return x
+
+
+def flat_weights(model):
+    """All trainable weights of ``model`` as one float32 vector (layer order)."""
+    return np.concatenate([keras.ops.convert_to_numpy(w).ravel() for w in model.trainable_weights])
