@@ -1,0 +1,260 @@
+"""Q-learning / DQN zoo entries and their recipes.
+
+Evaluators re-run seeded greedy episodes (fixed reset seeds, greedy actions),
+so a re-measured return is a deterministic function of the weights; the
+tolerances only cover floating-point differences between machines that could
+flip a near-tied argmax.
+"""
+
+import numpy as np
+
+from adl_keras.rl import qnetworks
+from adl_keras.zoo.registry import register
+
+EVAL_SEED = 10_000  # reset seed of the first evaluation episode (training evals use 20000+)
+
+# --------------------------------------------------------------------- Q-table
+FROZENLAKE_GAMMA = 0.99
+
+
+def train_qtable_frozenlake(seed=0, progress=None, episodes=20_000):
+    """Recipe of ``qtable.frozenlake4x4``: tabular Q-learning, gamma 0.99,
+    alpha_t(s,a) = max(0.2 / (1 + n(s,a)/1000), 0.01) (decaying, as the
+    stochastic-approximation convergence conditions ask; a constant alpha
+    keeps the greedy policy flipping between near-tied actions), epsilon
+    1 -> 0.1 over half of 20000 episodes."""
+    from adl_keras.rl import tabular
+
+    config = tabular.QLearningConfig(episodes=episodes, alpha=0.2, alpha_decay=True, gamma=FROZENLAKE_GAMMA,
+                                     epsilon_end=0.1, seed=seed)
+    q, returns = tabular.q_learning("FrozenLake-v1", config, progress)
+    model = qnetworks.q_table_model(16, 4, name="qtable_frozenlake4x4")
+    qnetworks.set_q_table(model, q)
+    table = tabular.transition_table("FrozenLake-v1")
+    q_star, _ = tabular.value_iteration(table, gamma=FROZENLAKE_GAMMA)
+    info = {
+        "config": config.__dict__,
+        "train_return_last_1000": float(returns[-1000:].mean()),
+        "optimal_success_probability": tabular.success_probability(table, tabular.greedy_policy(q_star)),
+        "goals": ["greedy success probability (exact, 100-step limit) equals value iteration's optimum "
+                  "(0.7402 at gamma=0.99)"],
+    }
+    return model, info
+
+
+def evaluate_qtable_frozenlake(model):
+    """Exact success probability of the greedy policy from the transition
+    table, and the success rate of 1000 seeded episodes."""
+    from adl_keras.rl import tabular
+
+    q = qnetworks.get_q_table(model)
+    policy = tabular.greedy_policy(q)
+    table = tabular.transition_table("FrozenLake-v1")
+    mean, _ = tabular.run_greedy_episodes("FrozenLake-v1", policy, episodes=1000, seed=EVAL_SEED)
+    return {"success_probability": tabular.success_probability(table, policy),
+            "success_rate_1000_episodes": mean, "_split": "seeded evaluation episodes"}
+
+
+register(
+    "qtable.frozenlake4x4",
+    qnetworks.q_table_model,
+    build_kwargs={"num_states": 16, "num_actions": 4, "name": "qtable_frozenlake4x4"},
+    topic="rl",
+    task="q-table",
+    dataset="FrozenLake-v1 (4x4, slippery)",
+    input_shape=(1,),
+    recipe=train_qtable_frozenlake,
+    evaluator=evaluate_qtable_frozenlake,
+    tolerance=1e-6,
+    description="Tabular Q-learning on gymnasium FrozenLake 4x4 (slippery); greedy policy matches value iteration.",
+)
+
+# ------------------------------------------------------------- DQN on CartPole
+CARTPOLE_HIDDEN = (128, 128)
+
+
+def cartpole_dqn_config(seed=0, **overrides):
+    """The ``dqn.cartpole`` recipe's DQNConfig."""
+    from adl_keras.rl.dqn import DQNConfig
+
+    kwargs = dict(env_id="CartPole-v1", hidden_units=CARTPOLE_HIDDEN, total_steps=50_000, learning_rate=5e-4,
+                  batch_size=64, gamma=0.99, buffer_size=20_000, learning_starts=1000, train_every=4, gradient_steps=4,
+                  target_update="hard", target_update_period=100, double_dqn=True, epsilon_end=0.02,
+                  epsilon_decay_steps=5000, eval_every=2500, eval_episodes=20, keep_best=True,
+                  stop_at_return=500.0, seed=seed)
+    kwargs.update(overrides)
+    return DQNConfig(**kwargs)
+
+
+def train_dqn_cartpole(seed=0, progress=None, **overrides):
+    """Recipe of ``dqn.cartpole``: Double DQN, MLP 128-128, Adam 5e-4, batch 64,
+    gamma 0.99, replay 20k, one update per env step (4 updates every 4 steps in
+    one compiled call), hard target copy every 100 updates, epsilon 1 -> 0.02
+    over 5k steps; at most 50k env steps, keeping the best of the evaluations
+    (20 episodes, seeds 20000+, disjoint from the card's evaluation seeds)."""
+    from adl_keras.rl.dqn import DQN
+
+    config = cartpole_dqn_config(seed, **overrides)
+    agent = DQN(config)
+    history = agent.train(progress=progress)
+    model = qnetworks.mlp_q_network((4,), 2, CARTPOLE_HIDDEN, name="dqn_cartpole")
+    model.set_weights(agent.online.get_weights())
+    info = {
+        "config": config.__dict__,
+        "env_steps": agent.env_steps,
+        "learner_updates": agent.updates,
+        "train_seconds": round(history["train_seconds"], 1),
+        "best_eval": {"step": agent.best["step"], "mean_return_20_episodes": agent.best["return"]},
+        "eval_curve": list(zip(history["eval_steps"], history["eval_returns"])),
+        "goals": ["mean return >= 475 over 100 seeded evaluation episodes of CartPole-v1",
+                  "<= 50,000 environment steps"],
+    }
+    return model, info
+
+
+def evaluate_cartpole(model):
+    """Mean greedy return over 100 CartPole-v1 episodes with reset seeds 10000..10099."""
+    from adl_keras.rl import envs
+
+    returns = envs.evaluate_greedy(lambda x: model(x, training=False), "CartPole-v1", 100, EVAL_SEED)
+    return {"mean_return_100_episodes": float(np.mean(returns)), "min_return": float(np.min(returns)),
+            "_split": "100 seeded evaluation episodes"}
+
+
+register(
+    "dqn.cartpole",
+    qnetworks.mlp_q_network,
+    build_kwargs={"input_shape": (4,), "num_actions": 2, "hidden_units": CARTPOLE_HIDDEN, "name": "dqn_cartpole"},
+    topic="rl",
+    task="q-network",
+    dataset="CartPole-v1",
+    input_shape=(4,),
+    recipe=train_dqn_cartpole,
+    evaluator=evaluate_cartpole,
+    tolerance=5.0,
+    description="Keras 3 Double DQN Q-network on gymnasium CartPole-v1 (greedy policy).",
+)
+
+# ------------------------------------------------------ CNN-DQN on MinAtar pixels
+MINATAR_ENV = "MinAtar/Breakout"
+MINATAR_SHAPE = (10, 10, 4)
+MINATAR_ACTIONS = 3
+MINATAR_EVAL_EPISODES = 30
+
+
+def minatar_dqn_config(seed=0, **overrides):
+    """The ``cnn_dqn.minatar_breakout`` recipe's DQNConfig."""
+    from adl_keras.rl.dqn import DQNConfig
+
+    kwargs = dict(env_id=MINATAR_ENV, network="cnn", conv_filters=(16,), hidden_units=(128,),
+                  total_steps=100_000, learning_rate=5e-4, batch_size=32, gamma=0.99, buffer_size=100_000,
+                  learning_starts=2000, train_every=4, gradient_steps=4, target_update="hard",
+                  target_update_period=1000, double_dqn=True, epsilon_end=0.05, epsilon_decay_steps=25_000,
+                  eval_every=10_000, eval_episodes=10, keep_best=False, seed=seed)
+    kwargs.update(overrides)
+    return DQNConfig(**kwargs)
+
+
+def random_policy_returns(env_id=MINATAR_ENV, episodes=100, seed=EVAL_SEED):
+    """Returns of the uniform random policy over seeded episodes (the baseline)."""
+    from adl_keras.rl import envs
+
+    env, _, num_actions = envs.make_env(env_id)
+    rng = np.random.default_rng(seed)
+    returns = np.zeros(episodes)
+    for i in range(episodes):
+        env.reset(seed=seed + i)
+        done = False
+        while not done:
+            _, r, terminated, truncated, _ = env.step(int(rng.integers(num_actions)))
+            returns[i] += r
+            done = terminated or truncated
+    return returns
+
+
+def plot_learning_curve(history, random_return, path, title):
+    """Training-episode returns (moving average of 50) and greedy evaluations
+    against env steps, with the random policy's mean return; saved as PNG."""
+    import matplotlib
+
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
+
+    steps = np.asarray(history["episode_end_steps"])
+    returns = np.asarray(history["episode_returns"])
+    fig, ax = plt.subplots(figsize=(7, 4))
+    if len(returns):
+        window = min(50, len(returns))
+        smooth = np.convolve(returns, np.ones(window) / window, mode="valid")
+        ax.plot(steps[window - 1:], smooth, label=f"training episodes (moving mean of {window}, epsilon-greedy)")
+    if history["eval_steps"]:
+        ax.plot(history["eval_steps"], history["eval_returns"], "o-", label="greedy evaluation (10 episodes)")
+    ax.axhline(random_return, color="gray", linestyle="--", label=f"random policy ({random_return:.2f})")
+    ax.set_xlabel("environment steps")
+    ax.set_ylabel("episode return")
+    ax.set_title(title)
+    ax.legend(loc="upper left", fontsize=8)
+    fig.tight_layout()
+    path.parent.mkdir(parents=True, exist_ok=True)
+    fig.savefig(path, dpi=100)
+    plt.close(fig)
+    return path
+
+
+def train_cnn_dqn_minatar(seed=0, progress=None, **overrides):
+    """Recipe of ``cnn_dqn.minatar_breakout``: Double DQN with MinAtar's CNN
+    (conv 16 3x3, dense 128), Adam 5e-4, batch 32, 100k env steps, one update
+    per step, hard target copy every 1000 updates, epsilon 1 -> 0.05 over 25k.
+    Writes ``learning_curve.png`` beside the weights."""
+    from adl_keras.rl.dqn import DQN
+    from adl_keras.zoo import cards
+
+    config = minatar_dqn_config(seed, **overrides)
+    agent = DQN(config)
+    history = agent.train(progress=progress)
+    model = qnetworks.cnn_q_network(MINATAR_SHAPE, MINATAR_ACTIONS, (16,), hidden_units=(128,),
+                                    name="cnn_dqn_minatar_breakout")
+    model.set_weights(agent.online.get_weights())
+    random_return = float(np.mean(random_policy_returns()))
+    png = plot_learning_curve(history, random_return, cards.entry_dir("cnn_dqn.minatar_breakout") /
+                              "learning_curve.png", "CNN-DQN on MinAtar Breakout")
+    returns = np.asarray(history["episode_returns"])
+    info = {
+        "config": config.__dict__,
+        "env_steps": agent.env_steps,
+        "learner_updates": agent.updates,
+        "train_seconds": round(history["train_seconds"], 1),
+        "random_policy_mean_return_100_episodes": random_return,
+        "first_100_training_episodes_mean_return": float(returns[:100].mean()) if len(returns) else None,
+        "last_100_training_episodes_mean_return": float(returns[-100:].mean()) if len(returns) else None,
+        "eval_curve": list(zip(history["eval_steps"], history["eval_returns"])),
+        "learning_curve": png.name,
+        "goals": ["greedy mean return clearly above the random policy's within a ~15-30 min CPU budget; "
+                  "far below published MinAtar DQN results (trained for 5M frames)"],
+    }
+    return model, info
+
+
+def evaluate_minatar(model):
+    """Mean greedy return over 30 MinAtar Breakout episodes with seeds 10000..10029."""
+    from adl_keras.rl import envs
+
+    returns = envs.evaluate_greedy(lambda x: model(x, training=False), MINATAR_ENV, MINATAR_EVAL_EPISODES,
+                                   EVAL_SEED)
+    return {"mean_return_30_episodes": float(np.mean(returns)), "_split": "30 seeded evaluation episodes"}
+
+
+register(
+    "cnn_dqn.minatar_breakout",
+    qnetworks.cnn_q_network,
+    build_kwargs={"input_shape": MINATAR_SHAPE, "num_actions": MINATAR_ACTIONS, "filters": (16,),
+                  "hidden_units": (128,), "name": "cnn_dqn_minatar_breakout"},
+    topic="rl",
+    task="q-network",
+    dataset="MinAtar Breakout (10x10x4 pixels)",
+    input_shape=MINATAR_SHAPE,
+    recipe=train_cnn_dqn_minatar,
+    evaluator=evaluate_minatar,
+    tolerance=0.5,
+    description="Keras 3 CNN Double DQN on MinAtar Breakout pixels (10x10x4 channel maps).",
+)
