@@ -7,7 +7,7 @@ class PartialLoadError(RuntimeError):
     """Backbone weights were skipped or mismatched while loading an entry."""
 
 
-def load_model(name, num_classes=None, pretrained=True, strict=True, **overrides):
+def load_model(name, num_classes=None, pretrained=True, strict=True, weights=None, sha256=None, **overrides):
     """A zoo image model with its head rebuilt for ``num_classes``.
 
     Builds on :func:`adl_keras.zoo.load_model`, which rebuilds the entry with
@@ -22,6 +22,9 @@ def load_model(name, num_classes=None, pretrained=True, strict=True, **overrides
         pretrained: load the entry's verified weights (default True).
         strict: raise PartialLoadError when a backbone layer was not loaded
             (default True); with False the report is only attached.
+        weights: a local path or URL of weights to load instead of the
+            card's (default None); needs ``sha256``.
+        sha256: expected sha256 of ``weights`` (default None).
         **overrides: other builder arguments (e.g. ``include_top=False``).
 
     Returns:
@@ -44,7 +47,13 @@ def load_model(name, num_classes=None, pretrained=True, strict=True, **overrides
             raise ValueError(f"num_classes must be a positive int. Received: num_classes={num_classes!r}")
         if num_classes != entry.build_kwargs.get("num_classes"):
             overrides["num_classes"] = num_classes
-    model = zoo.load_model(name, pretrained=pretrained, **overrides)
+    if pretrained and weights is None and entry.weights_url and not zoo.cards.has_weights(name):
+        raise zoo.WeightsError(
+            f"Zoo entry {name!r} records no sha256 for {entry.weights_url}, so its weights cannot be "
+            "verified and are not loaded. Compute the file's sha256 on a trusted machine and pass "
+            f"weights={entry.weights_url!r}, sha256=..., or use pretrained=False."
+        )
+    model = zoo.load_model(name, pretrained=pretrained, weights=weights, sha256=sha256, **overrides)
     report = model.load_report
     head = set(surface.head_layer_names(model))
     not_loaded = list(report.skipped) + [m[0] for m in report.mismatched]
