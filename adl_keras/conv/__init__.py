@@ -1,5 +1,5 @@
 """Convolution topic: convolution math, from-scratch layers, CNN builders."""
 
-from adl_keras.conv.builders import lenet5
+from adl_keras.conv.builders import lenet5, resnet_small, vgg_small
 
-__all__ = ["lenet5"]
+__all__ = ["lenet5", "resnet_small", "vgg_small"]

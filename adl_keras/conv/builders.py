@@ -77,3 +77,178 @@ def lenet5(
         x = layers.Dense(84, activation="relu", name="head_fc2")(x)
         x = layers.Dense(num_classes, activation=classifier_activation, name="predictions")(x)
     return keras.Model(inputs, x, name=name)
+
+
+def _check_widths(name, values):
+    if not isinstance(values, (list, tuple)) or not values or any(
+        not isinstance(v, int) or v < 1 for v in values
+    ):
+        raise ValueError(f"{name} must be a non-empty sequence of positive ints. Received: {name}={values!r}")
+
+
+def apply_basic_block(x, filters, stride=1, name=None, out_name=None, bn_momentum=0.9):
+    """ResNet basic block (He et al. 2016): y = relu(F(x) + shortcut(x)).
+
+    F = conv3x3(stride) -> BN -> ReLU -> conv3x3 -> BN; the shortcut is the
+    identity, or a 1x1 conv + BN when the stride or width changes.
+
+    Args:
+        x: input tensor (N, H, W, C).
+        filters: output channels (int).
+        stride: stride of the first conv and of the projection (default 1).
+        name: prefix of the layer names.
+        out_name: name of the block's output ReLU (default ``{name}_out``).
+        bn_momentum: BatchNormalization momentum (default 0.9).
+
+    Returns:
+        Output tensor.
+    """
+    shortcut = x
+    if stride != 1 or x.shape[-1] != filters:
+        shortcut = layers.Conv2D(filters, 1, strides=stride, use_bias=False, name=f"{name}_proj_conv")(x)
+        shortcut = layers.BatchNormalization(momentum=bn_momentum, name=f"{name}_proj_bn")(shortcut)
+    y = layers.Conv2D(filters, 3, strides=stride, padding="same", use_bias=False, name=f"{name}_conv1")(x)
+    y = layers.BatchNormalization(momentum=bn_momentum, name=f"{name}_bn1")(y)
+    y = layers.ReLU(name=f"{name}_relu1")(y)
+    y = layers.Conv2D(filters, 3, padding="same", use_bias=False, name=f"{name}_conv2")(y)
+    y = layers.BatchNormalization(momentum=bn_momentum, name=f"{name}_bn2")(y)
+    y = layers.Add(name=f"{name}_add")([shortcut, y])  # F(x) + x
+    return layers.ReLU(name=out_name or f"{name}_out")(y)
+
+
+def resnet_small(
+    input_shape=(32, 32, 3),
+    num_classes=10,
+    include_top=True,
+    pooling=None,
+    widths=(16, 32, 64),
+    blocks_per_stage=(1, 1, 1),
+    dropout=0.0,
+    bn_momentum=0.9,
+    classifier_activation="softmax",
+    name="resnet_small",
+):
+    """A small CIFAR-style ResNet (He et al. 2016) with BatchNorm.
+
+    stem conv3x3 -> BN -> ReLU, then one stage per entry of ``widths``
+    (``blocks_per_stage`` basic blocks each; every stage after the first
+    halves the resolution), then global pooling into ``features`` and a
+    softmax ``predictions`` layer. With the defaults this is ResNet-8
+    (~78k parameters).
+
+    Args:
+        input_shape: (H, W, C) of the input (default (32, 32, 3)).
+        num_classes: classes of the head (default 10).
+        include_top: add ``features`` and the classifier (default True).
+        pooling: how ``features`` pools the last stage: None or "avg"
+            (global average, the default with the head), "max" or
+            "flatten". Without the head, None returns the last stage's maps.
+        widths: channels of each stage (default (16, 32, 64)).
+        blocks_per_stage: basic blocks per stage (default (1, 1, 1)).
+        dropout: dropout rate of ``head_dropout`` before ``predictions``
+            (default 0.0: no dropout layer).
+        bn_momentum: momentum of every BatchNormalization's moving
+            statistics (default 0.9, suited to small datasets).
+        classifier_activation: activation of ``predictions`` (default softmax).
+        name: model name.
+
+    Returns:
+        keras.Model with layers ``stage1``..``stageN``, ``features`` and,
+        with the head, ``predictions``.
+
+    Example:
+        >>> model = resnet_small((32, 32, 3), num_classes=10)
+        >>> backbone = resnet_small(include_top=False, pooling="avg")
+    """
+    _check_common(input_shape, num_classes, pooling, include_top)
+    _check_widths("widths", widths)
+    _check_widths("blocks_per_stage", blocks_per_stage)
+    if len(widths) != len(blocks_per_stage):
+        raise ValueError(
+            "widths and blocks_per_stage must have the same length. "
+            f"Received: widths={widths!r}, blocks_per_stage={blocks_per_stage!r}"
+        )
+    if not 0.0 <= dropout < 1.0:
+        raise ValueError(f"dropout must be in [0, 1). Received: dropout={dropout!r}")
+    if not 0.0 <= bn_momentum < 1.0:
+        raise ValueError(f"bn_momentum must be in [0, 1). Received: bn_momentum={bn_momentum!r}")
+    inputs = keras.Input(tuple(input_shape), name="image")
+    x = layers.Conv2D(widths[0], 3, padding="same", use_bias=False, name="stem_conv")(inputs)
+    x = layers.BatchNormalization(momentum=bn_momentum, name="stem_bn")(x)
+    x = layers.ReLU(name="stem_relu")(x)
+    for s, (filters, blocks) in enumerate(zip(widths, blocks_per_stage), start=1):
+        for b in range(1, blocks + 1):
+            stride = 2 if (s > 1 and b == 1) else 1
+            # The stage's last block outputs through a ReLU named ``stageK``.
+            out_name = f"stage{s}" if b == blocks else None
+            x = apply_basic_block(x, filters, stride, name=f"stage{s}_block{b}", out_name=out_name,
+                                  bn_momentum=bn_momentum)
+    if include_top or pooling is not None:
+        x = _features(x, pooling or "avg")
+    if include_top:
+        if dropout:
+            x = layers.Dropout(dropout, name="head_dropout")(x)
+        x = layers.Dense(num_classes, activation=classifier_activation, name="predictions")(x)
+    return keras.Model(inputs, x, name=name)
+
+
+def vgg_small(
+    input_shape=(32, 32, 3),
+    num_classes=10,
+    include_top=True,
+    pooling=None,
+    widths=(16, 32, 64),
+    convs_per_stage=2,
+    hidden=128,
+    dropout=0.3,
+    classifier_activation="softmax",
+    name="vgg_small",
+):
+    """A small VGG-style CNN (Simonyan & Zisserman 2015).
+
+    Each stage is ``convs_per_stage`` conv3x3 + ReLU layers followed by 2x2
+    max pooling (named ``stageK``); the head is ``features`` (flatten, or a
+    global pool) -> ``head_fc1`` (Dense ``hidden``, ReLU) -> ``head_dropout``
+    -> ``predictions``.
+
+    Args:
+        input_shape: (H, W, C) of the input (default (32, 32, 3)).
+        num_classes: classes of the head (default 10).
+        include_top: add the fully connected head (default True).
+        pooling: None/"flatten" flattens the last maps into ``features`` when
+            the head is included (and returns the maps without it), "avg" or
+            "max" pools them globally.
+        widths: channels of each stage (default (16, 32, 64)).
+        convs_per_stage: conv layers per stage (int, default 2).
+        hidden: units of ``head_fc1`` (int, default 128).
+        dropout: rate of ``head_dropout`` (default 0.3).
+        classifier_activation: activation of ``predictions`` (default softmax).
+        name: model name.
+
+    Returns:
+        keras.Model.
+
+    Example:
+        >>> model = vgg_small((32, 32, 3), num_classes=10)
+    """
+    _check_common(input_shape, num_classes, pooling, include_top)
+    _check_widths("widths", widths)
+    if not isinstance(convs_per_stage, int) or convs_per_stage < 1:
+        raise ValueError(f"convs_per_stage must be a positive int. Received: convs_per_stage={convs_per_stage!r}")
+    if not isinstance(hidden, int) or hidden < 1:
+        raise ValueError(f"hidden must be a positive int. Received: hidden={hidden!r}")
+    if not 0.0 <= dropout < 1.0:
+        raise ValueError(f"dropout must be in [0, 1). Received: dropout={dropout!r}")
+    inputs = keras.Input(tuple(input_shape), name="image")
+    x = inputs
+    for s, filters in enumerate(widths, start=1):
+        for c in range(1, convs_per_stage + 1):
+            x = layers.Conv2D(filters, 3, padding="same", activation="relu", name=f"stage{s}_conv{c}")(x)
+        x = layers.MaxPooling2D(2, name=f"stage{s}")(x)
+    if include_top or pooling is not None:
+        x = _features(x, pooling)
+    if include_top:
+        x = layers.Dense(hidden, activation="relu", name="head_fc1")(x)
+        x = layers.Dropout(dropout, name="head_dropout")(x)
+        x = layers.Dense(num_classes, activation=classifier_activation, name="predictions")(x)
+    return keras.Model(inputs, x, name=name)

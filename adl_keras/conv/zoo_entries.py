@@ -1,7 +1,7 @@
 """Convolution zoo entries and their recipes."""
 
 from adl_keras import training
-from adl_keras.conv.builders import lenet5
+from adl_keras.conv.builders import lenet5, resnet_small
 from adl_keras.zoo.registry import register
 
 
@@ -29,5 +29,37 @@ register(
     recipe=train_lenet5_digits,
     evaluator=training.classification_evaluator("digits"),
     description="LeNet-5 style CNN on scikit-learn's 8x8 digits (resized to 32x32 inside the model).",
+    image=True,
+)
+
+
+def train_resnet_small_shapes32(seed=0, progress=None, epochs=25):
+    """Recipe of ``resnet_small.shapes32``: Adam 2e-3, batch 64, up to 25
+    epochs, early stopping on val accuracy (patience 6, best weights kept)."""
+    from adl_keras import data
+
+    ds = data.load("shapes32")
+    model = resnet_small(**RESNET_SMALL_SHAPES32)
+    config = training.ClassifierConfig(epochs=epochs, batch_size=64, learning_rate=2e-3, patience=6, seed=seed)
+    info = training.fit_classifier(model, ds, config, progress)
+    info["goals"] = ["held-out (test split) accuracy reported in the card; backbone for transfer learning"]
+    return model, info
+
+
+RESNET_SMALL_SHAPES32 = {"input_shape": (32, 32, 3), "num_classes": 10, "name": "resnet_small_shapes32"}
+
+register(
+    "resnet_small.shapes32",
+    resnet_small,
+    build_kwargs=RESNET_SMALL_SHAPES32,
+    topic="convolution",
+    task="image-classification",
+    dataset="shapes32",
+    input_shape=(32, 32, 3),
+    recipe=train_resnet_small_shapes32,
+    evaluator=training.classification_evaluator("shapes32"),
+    tolerance=1e-6,
+    description="ResNet-8 (BatchNorm, widths 16-32-64) on the procedural 10-class shapes32 images; "
+                "the backbone the transfer-learning topic fine-tunes.",
     image=True,
 )
