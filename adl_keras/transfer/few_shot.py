@@ -42,6 +42,7 @@ class FewShotConfig:
         learning_rate: Adam rate of phase 2 of (c) (default 3e-4).
         unfreeze_stages: stages unfrozen in phase 2 (default "all").
         keep_batchnorm_frozen: BatchNorm in inference mode in phase 2 (default True).
+        adapt_batchnorm: re-estimate BatchNorm statistics on the shots first (default False).
         batch_size: minibatch size (default 20).
     """
 
@@ -54,6 +55,7 @@ class FewShotConfig:
     learning_rate: float = 3e-4
     unfreeze_stages: object = "all"
     keep_batchnorm_frozen: bool = True
+    adapt_batchnorm: bool = False
     batch_size: int = 20
 
     def __post_init__(self):
@@ -159,7 +161,8 @@ def train_transfer(train, config, seed, two_phase=True, progress=None):
     cfg = FineTuneConfig(head_epochs=config.head_epochs, head_learning_rate=config.head_learning_rate,
                          epochs=config.epochs if two_phase else 0, learning_rate=config.learning_rate,
                          unfreeze_stages=config.unfreeze_stages,
-                         keep_batchnorm_frozen=config.keep_batchnorm_frozen, batch_size=config.batch_size, seed=seed)
+                         keep_batchnorm_frozen=config.keep_batchnorm_frozen,
+                         adapt_batchnorm=config.adapt_batchnorm, batch_size=config.batch_size, seed=seed)
     result = fine_tune(model, train, None, cfg, progress)
     return model, result
 

@@ -38,11 +38,17 @@ class FineTuneConfig:
             top (default None: one rate).
         keep_batchnorm_frozen: BatchNorm stays in inference mode in phase 2
             (default True).
+        adapt_batchnorm: before phase 1, re-estimate the BatchNorm moving
+            statistics on the training inputs (AdaBN, for a domain shift;
+            needs ``train`` as arrays; default False).
         batch_size: minibatch size (default 32).
         patience: early stopping on ``val_accuracy`` with best-weight restore,
             per phase, or None (default None).
         seed: seeds Python, NumPy and the backend (default 0).
         verbose: Keras verbosity (default 0).
+        jit_compile: passed to ``compile`` (default False: XLA compilation
+            costs seconds per phase, more than it saves on few-shot data;
+            use "auto" for long runs).
     """
 
     head_epochs: int = 20
@@ -53,10 +59,12 @@ class FineTuneConfig:
     unfreeze_fraction: Optional[float] = None
     layer_decay: Optional[float] = None
     keep_batchnorm_frozen: bool = True
+    adapt_batchnorm: bool = False
     batch_size: int = 32
     patience: Optional[int] = None
     seed: int = 0
     verbose: int = 0
+    jit_compile: object = False
 
     def __post_init__(self):
         for field in ("head_epochs", "epochs", "batch_size"):
@@ -108,11 +116,12 @@ def _callbacks(config, has_val, progress, phase, epochs):
     return callbacks
 
 
-def _compile(model, optimizer):
+def _compile(model, optimizer, config):
     import keras
 
     model.compile(optimizer=optimizer, loss="sparse_categorical_crossentropy",
-                  metrics=[keras.metrics.SparseCategoricalAccuracy(name="accuracy")])
+                  metrics=[keras.metrics.SparseCategoricalAccuracy(name="accuracy")],
+                  jit_compile=config.jit_compile)
 
 
 def fine_tune(model, train, val=None, config=None, progress=None):
@@ -151,10 +160,16 @@ def fine_tune(model, train, val=None, config=None, progress=None):
     fit = _fit_args(train, config)
     val_data = None if val is None else (tuple(val) if isinstance(val, (tuple, list)) else val)
 
+    if config.adapt_batchnorm:
+        if not isinstance(train, (tuple, list)):
+            raise ValueError("adapt_batchnorm=True needs train as (x, y) arrays. "
+                             f"Received: train={type(train).__name__}")
+        freezing.recompute_batchnorm_statistics(model, train[0])
+
     # Phase 1: head only.
     model.trainable = True
     freezing.freeze(model)
-    _compile(model, keras.optimizers.Adam(config.head_learning_rate))
+    _compile(model, keras.optimizers.Adam(config.head_learning_rate), config)
     head = model.fit(**fit, validation_data=val_data, epochs=config.head_epochs, verbose=config.verbose,
                      callbacks=_callbacks(config, val is not None, progress, "head", config.head_epochs))
     if config.epochs == 0:
@@ -175,7 +190,7 @@ def fine_tune(model, train, val=None, config=None, progress=None):
     if config.layer_decay is not None:
         optimizer = layerwise.layerwise_optimizer(
             optimizer, layerwise.stage_multipliers(model, decay=config.layer_decay))
-    _compile(model, optimizer)
+    _compile(model, optimizer, config)
     tuned = model.fit(**fit, validation_data=val_data, epochs=config.epochs, verbose=config.verbose,
                       callbacks=_callbacks(config, val is not None, progress, "fine-tune", config.epochs))
     return FineTuneResult(head, tuned, unfrozen)

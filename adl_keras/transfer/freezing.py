@@ -170,3 +170,41 @@ def unfreeze(model, layers=None, stages=None, fraction=None, keep_batchnorm_froz
 def trainable_summary(model):
     """``{layer name: trainable}`` for every layer with weights (for reports and tests)."""
     return {l.name: bool(l.trainable) for l in model.layers if l.weights}
+
+
+def recompute_batchnorm_statistics(model, x, batch_size=256):
+    """Re-estimates every BatchNorm's moving mean and variance on ``x`` (AdaBN).
+
+    Frozen BatchNorm normalises with the source data's statistics; when the
+    target images look different (grey digits vs coloured shapes), Li et al.
+    2016 ("Revisiting Batch Normalization for Practical Domain Adaptation")
+    replace them by the target's. Layers are processed in depth order, each
+    with the statistics of its input given the already-updated layers below:
+
+        moving_mean = mean(h),  moving_variance = var(h)   over batch and space
+
+    Only the statistics change; gamma, beta and ``trainable`` are untouched.
+
+    Args:
+        model: Functional keras.Model.
+        x: target inputs (array).
+        batch_size: prediction batch size (default 256).
+
+    Returns:
+        list of the BatchNorm layer names updated.
+    """
+    import keras
+    import numpy as np
+
+    done = []
+    for layer in model.layers:
+        if not is_batchnorm(layer):
+            continue
+        probe = keras.Model(model.inputs, layer.input)
+        h = np.asarray(probe.predict(x, batch_size=batch_size, verbose=0), dtype="float64")
+        axis = layer.axis if isinstance(layer.axis, int) else layer.axis[0]
+        axes = tuple(i for i in range(h.ndim) if i != axis % h.ndim)
+        layer.moving_mean.assign(h.mean(axis=axes).astype("float32"))
+        layer.moving_variance.assign(h.var(axis=axes).astype("float32"))
+        done.append(layer.name)
+    return done

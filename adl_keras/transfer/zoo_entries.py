@@ -109,3 +109,51 @@ def write_imagenet_cards(root=None):
     Command: ``python -c "from adl_keras.transfer.zoo_entries import write_imagenet_cards; write_imagenet_cards()"``
     """
     return [write_imagenet_card(arch, root)["name"] for arch in ARCHITECTURES]
+
+
+def train_resnet_small_digits10shot(seed=0, progress=None):
+    """Recipe of ``resnet_small.digits10shot``: two-phase fine-tuning of the
+    verified ``resnet_small.shapes32`` backbone on 10 digits per class
+    (:mod:`adl_keras.transfer.few_shot`, default FewShotConfig)."""
+    import dataclasses
+
+    from adl_keras import zoo
+    from adl_keras.transfer import few_shot
+
+    config = few_shot.FewShotConfig()
+    train, _ = few_shot.few_shot_split(config.shots, seed)
+    model, result = few_shot.train_transfer(train, config, seed, two_phase=True, progress=progress)
+    info = {
+        "backbone": few_shot.BACKBONE,
+        "backbone_sha256": zoo.model_info(few_shot.BACKBONE)["weights"]["sha256"],
+        "labelled_examples": int(len(train[1])),
+        "shots_per_class": config.shots,
+        "config": dataclasses.asdict(config),
+        "final_train_accuracy": float(result.fine_tune.history["accuracy"][-1]),
+        "goals": ["few-shot: beat training from scratch on the same 100 labels "
+                  "(benchmarks/results/transfer_few_shot.json)"],
+    }
+    return model, info
+
+
+def _register_digits10shot():
+    from adl_keras import training
+    from adl_keras.transfer.few_shot import resnet_small_digits
+
+    register(
+        "resnet_small.digits10shot",
+        resnet_small_digits,
+        build_kwargs={"num_classes": 10, "input_shape": (8, 8, 1), "name": "resnet_small_digits10shot"},
+        topic="transfer",
+        task="image-classification",
+        dataset="digits",
+        input_shape=(8, 8, 1),
+        recipe=train_resnet_small_digits10shot,
+        evaluator=training.classification_evaluator("digits"),
+        description="resnet_small.shapes32 fine-tuned (two phases) to sklearn digits from 10 labelled "
+                    "examples per class; resize 8->32 and grey->RGB inside the model.",
+        image=True,
+    )
+
+
+_register_digits10shot()

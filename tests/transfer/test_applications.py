@@ -84,48 +84,59 @@ def test_wrapper_loads_keras_file_and_matches_keras_model(keras_reference):
 
 
 @pytest.fixture
-def served(keras_reference, tmp_path, monkeypatch):
-    """An HTTP server on 127.0.0.1 serving the reference file, and a zoo entry whose card points at it."""
-    _, path = keras_reference
-    handler = functools.partial(http.server.SimpleHTTPRequestHandler, directory=str(path.parent))
+def served(tmp_path, monkeypatch):
+    """A small conventions model's weights served by http.server on 127.0.0.1, and a zoo entry pointing at them."""
+    import keras
+
+    from tests.transfer.conftest import tiny_bn_cnn
+
+    keras.utils.set_random_seed(4)
+    reference = tiny_bn_cnn(num_classes=4)
+    folder = tmp_path / "served"
+    folder.mkdir()
+    path = folder / "tiny.weights.h5"
+    reference.save_weights(path)
+    handler = functools.partial(http.server.SimpleHTTPRequestHandler, directory=str(folder))
     handler.log_message = lambda *a: None
     server = http.server.ThreadingHTTPServer(("127.0.0.1", 0), handler)
     thread = threading.Thread(target=server.serve_forever, daemon=True)
     thread.start()
     url = f"http://127.0.0.1:{server.server_address[1]}/{path.name}"
-    name = "mnv2small.served"
-    registry.register(name, keras_application, build_kwargs=SMALL, topic="transfer", task="image-classification",
-                      dataset="imagenet", input_shape=(32, 32, 3), image=True, weights_url=url)
+    name = "tiny.served"
+    registry.register(name, tiny_bn_cnn, build_kwargs={"num_classes": 4}, topic="transfer",
+                      task="image-classification", dataset="none", input_shape=(8, 8, 3), image=True,
+                      weights_url=url)
     monkeypatch.setenv("ADL_KERAS_ZOO", str(tmp_path / "zoo"))
     monkeypatch.setenv("ADL_KERAS_HOME", str(tmp_path / "cache"))
     monkeypatch.delenv("ADL_KERAS_OFFLINE", raising=False)
 
     def write_card(sha256):
-        folder = tmp_path / "zoo" / name
-        folder.mkdir(parents=True, exist_ok=True)
-        (folder / "meta.json").write_text(json.dumps(
+        card = tmp_path / "zoo" / name
+        card.mkdir(parents=True, exist_ok=True)
+        (card / "meta.json").write_text(json.dumps(
             {"name": name, "weights": {"file": path.name, "sha256": sha256, "size": None, "url": url}}))
 
     write_card(store.sha256_of(path))
-    yield {"name": name, "url": url, "path": path, "write_card": write_card}
-    server.shutdown()
-    server.server_close()
-    registry._REGISTRY.pop(name, None)
+    try:
+        yield {"name": name, "url": url, "path": path, "write_card": write_card, "reference": reference}
+    finally:
+        server.shutdown()
+        server.server_close()
+        registry._REGISTRY.pop(name, None)
 
 
-def test_download_verify_load_and_head_swap(served, keras_reference):
-    ref, _ = keras_reference
+def test_download_verify_load_and_head_swap(served):
+    ref = served["reference"]
     model = zoo.load_model(served["name"])
-    x = _images(seed=5)
-    np.testing.assert_allclose(model.predict(x, verbose=0), ref.predict(x / 127.5 - 1, verbose=0), atol=1e-5)
-    cached = store.cached_path(served["url"], store.sha256_of(served["path"]))
-    assert cached.exists()
+    x = _images(size=8, seed=5) / 255.0
+    np.testing.assert_allclose(model.predict(x, verbose=0), ref.predict(x, verbose=0), atol=1e-6)
+    assert store.cached_path(served["url"], store.sha256_of(served["path"])).exists()
     swapped = transfer.load_model(served["name"], num_classes=3)
     assert swapped.output.shape == (None, 3)
     assert swapped.load_report.reinitialised == ["predictions"] and not swapped.load_report.skipped
-    np.testing.assert_array_equal(swapped.get_layer("Conv1").kernel.numpy(), ref.get_layer("Conv1").kernel.numpy())
-    np.testing.assert_allclose(transfer.extract_features(swapped, x),
-                               transfer.extract_features(model, x), atol=1e-5)
+    for name in ("conv1", "bn2", "head_fc"):
+        for a, b in zip(swapped.get_layer(name).weights, ref.get_layer(name).weights):
+            np.testing.assert_array_equal(a.numpy(), b.numpy())
 
 
 def test_wrong_hash_is_refused_and_nothing_is_cached(served):

@@ -86,3 +86,16 @@ def test_layer_stages_and_bad_selectors(tiny_model):
         transfer.freeze(tiny_model, layers=["nope*"])
     with pytest.raises(ValueError, match="one of"):
         transfer.freeze(tiny_model, layers=["conv1"], fraction=0.5)
+
+
+def test_recompute_batchnorm_statistics_normalises_target_data(tiny_model, tiny_data):
+    import keras
+
+    x, _ = tiny_data
+    assert transfer.freezing.recompute_batchnorm_statistics(tiny_model, x) == ["bn1", "bn2"]
+    for name in ("bn1", "bn2"):
+        layer = tiny_model.get_layer(name)
+        out = keras.Model(tiny_model.inputs, layer.output).predict(x, verbose=0)
+        # Inference-mode BN with the target's own statistics: mean 0, variance var/(var+eps) ~ 1 per channel.
+        np.testing.assert_allclose(out.mean(axis=(0, 1, 2)), 0.0, atol=1e-4)
+        np.testing.assert_allclose(out.var(axis=(0, 1, 2)), 1.0, atol=1e-2)
