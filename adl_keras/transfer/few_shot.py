@@ -1,0 +1,181 @@
+"""Few-shot transfer from the procedural ``shapes32`` backbone to scikit-learn digits.
+
+The experiment behind ``benchmarks/bench_transfer_few_shot.py`` and the
+``resnet_small.digits10shot`` zoo entry: ``shots`` labelled digits per class
+(drawn with a seed from the fixed train split), resized 8x8 -> 32x32 and
+grey -> RGB inside the model, three ways:
+
+(a) ``scratch``: the same network, randomly initialised, trained on the shots;
+(b) ``frozen``: the pretrained ``resnet_small.shapes32`` backbone frozen, a
+    new softmax head trained on its features;
+(c) ``fine_tune``: two-phase fine-tuning (:func:`adl_keras.transfer.fine_tune`):
+    the head first, then the whole backbone at a 10x lower learning rate with
+    BatchNorm kept in inference mode.
+
+Accuracy is measured on the fixed digits test split (360 images); nothing
+else (no validation labels) is used for training or model selection.
+
+Example:
+    >>> from adl_keras.transfer import few_shot
+    >>> few_shot.run_seed(0)
+    {'scratch': ..., 'frozen': ..., 'fine_tune': ...}
+"""
+
+import dataclasses
+
+import numpy as np
+
+BACKBONE = "resnet_small.shapes32"
+
+
+@dataclasses.dataclass
+class FewShotConfig:
+    """Hyperparameters of the few-shot comparison.
+
+    Attributes:
+        shots: labelled examples per class (default 10).
+        scratch_epochs: epochs of (a) (default 100).
+        scratch_learning_rate: Adam rate of (a) (default 1e-3).
+        head_epochs: epochs of the head phase of (b) and (c) (default 60).
+        head_learning_rate: Adam rate of the head phase (default 3e-3).
+        epochs: epochs of phase 2 of (c) (default 40).
+        learning_rate: Adam rate of phase 2 of (c) (default 3e-4).
+        unfreeze_stages: stages unfrozen in phase 2 (default "all").
+        keep_batchnorm_frozen: BatchNorm in inference mode in phase 2 (default True).
+        adapt_batchnorm: re-estimate BatchNorm statistics on the shots first (default False).
+        batch_size: minibatch size (default 20).
+    """
+
+    shots: int = 10
+    scratch_epochs: int = 100
+    scratch_learning_rate: float = 1e-3
+    head_epochs: int = 60
+    head_learning_rate: float = 3e-3
+    epochs: int = 40
+    learning_rate: float = 3e-4
+    unfreeze_stages: object = "all"
+    keep_batchnorm_frozen: bool = True
+    adapt_batchnorm: bool = False
+    batch_size: int = 20
+
+    def __post_init__(self):
+        if isinstance(self.shots, bool) or not isinstance(self.shots, int) or self.shots < 1:
+            raise ValueError(f"shots must be a positive int. Received: shots={self.shots!r}")
+
+
+def resnet_small_digits(num_classes=10, input_shape=(8, 8, 1), image_size=32, name="resnet_small_digits",
+                        **backbone_kwargs):
+    """``resnet_small`` for grey digits: resize to ``image_size`` and grey -> RGB inside the model.
+
+    The layers after the adapter are ``resnet_small``'s, with the same names,
+    so ``resnet_small.shapes32`` weights load into it by name.
+
+    Args:
+        num_classes: classes of ``predictions`` (default 10).
+        input_shape: (H, W, 1) grey input in [0, 1] (default (8, 8, 1)).
+        image_size: side the backbone sees (default 32, shapes32's).
+        name: model name.
+        **backbone_kwargs: other ``resnet_small`` arguments.
+
+    Returns:
+        keras.Model with ``resize``, ``grey_to_rgb``, then ``resnet_small``'s layers.
+    """
+    import keras
+
+    from adl_keras.conv.builders import resnet_small
+
+    if len(tuple(input_shape)) != 3 or input_shape[-1] != 1:
+        raise ValueError(f"input_shape must be (H, W, 1). Received: input_shape={input_shape}")
+    net = resnet_small(input_shape=(image_size, image_size, 3), num_classes=num_classes, name=name,
+                       **backbone_kwargs)
+    first = net.layers[1].name
+
+    def adapt(layer, *args, **kwargs):
+        if layer.name == first:
+            x = keras.layers.Resizing(image_size, image_size, interpolation="bilinear", name="resize")(args[0])
+            x = keras.layers.Concatenate(axis=-1, name="grey_to_rgb")([x, x, x])  # grey -> RGB
+            args = (x,) + args[1:]
+        return layer(*args, **kwargs)
+
+    # Fresh copies of resnet_small's layers, rewired behind the adapter.
+    return keras.models.clone_model(net, input_tensors=keras.Input(tuple(input_shape), name="image"),
+                                    call_function=adapt)
+
+
+def pretrained_digits_model(num_classes=10, seed=0):
+    """``resnet_small_digits`` with the verified ``resnet_small.shapes32`` backbone and a new head.
+
+    Returns:
+        keras.Model (uncompiled); its ``load_report`` lists the layers loaded.
+    """
+    from adl_keras import zoo
+    from adl_keras.transfer import surface
+
+    model = resnet_small_digits(num_classes=zoo.get_entry(BACKBONE).build_kwargs["num_classes"])
+    model.load_weights(str(zoo.weights_path(BACKBONE)))  # by layer name; sha256 checked
+    loaded = [l.name for l in model.layers if l.weights]
+    new = surface.reset_head(model, num_classes, seed=seed)
+    new.load_report = zoo.LoadReport(loaded=[n for n in loaded if n != surface.PREDICTIONS],
+                                     skipped=[surface.PREDICTIONS])
+    return new
+
+
+def few_shot_split(shots=10, seed=0):
+    """``shots`` examples per class from the digits train split, and the test split.
+
+    Returns:
+        ((x_train, y_train), (x_test, y_test)).
+    """
+    from adl_keras import data
+
+    ds = data.load("digits")
+    x, y = ds.train
+    rng = np.random.default_rng(seed)
+    idx = np.concatenate([rng.choice(np.flatnonzero(y == c), shots, replace=False) for c in range(10)])
+    idx = rng.permutation(idx)
+    return (x[idx], y[idx]), ds.test
+
+
+def _accuracy(model, data):
+    from adl_keras.training import accuracy
+
+    return accuracy(model, *data)
+
+
+def train_scratch(train, config, seed):
+    import keras
+
+    keras.utils.set_random_seed(seed)
+    model = resnet_small_digits()
+    model.compile(keras.optimizers.Adam(config.scratch_learning_rate), "sparse_categorical_crossentropy",
+                  jit_compile=False)
+    model.fit(*train, epochs=config.scratch_epochs, batch_size=config.batch_size, verbose=0)
+    return model
+
+
+def train_transfer(train, config, seed, two_phase=True, progress=None):
+    """(b) with ``two_phase=False``, (c) with True. Returns (model, FineTuneResult)."""
+    from adl_keras.transfer.finetune import FineTuneConfig, fine_tune
+
+    model = pretrained_digits_model(seed=seed)
+    cfg = FineTuneConfig(head_epochs=config.head_epochs, head_learning_rate=config.head_learning_rate,
+                         epochs=config.epochs if two_phase else 0, learning_rate=config.learning_rate,
+                         unfreeze_stages=config.unfreeze_stages,
+                         keep_batchnorm_frozen=config.keep_batchnorm_frozen,
+                         adapt_batchnorm=config.adapt_batchnorm, batch_size=config.batch_size, seed=seed)
+    result = fine_tune(model, train, None, cfg, progress)
+    return model, result
+
+
+def run_seed(seed=0, config=None, which=("scratch", "frozen", "fine_tune")):
+    """Test accuracy of each variant for one seed (the shots and all inits depend on it)."""
+    config = config or FewShotConfig()
+    train, test = few_shot_split(config.shots, seed)
+    out = {}
+    if "scratch" in which:
+        out["scratch"] = _accuracy(train_scratch(train, config, seed), test)
+    if "frozen" in which:
+        out["frozen"] = _accuracy(train_transfer(train, config, seed, two_phase=False)[0], test)
+    if "fine_tune" in which:
+        out["fine_tune"] = _accuracy(train_transfer(train, config, seed, two_phase=True)[0], test)
+    return out

@@ -1,0 +1,159 @@
+"""Transfer-learning zoo entries.
+
+* ``<arch>.imagenet``: ``keras.applications`` backbones (see
+  :mod:`adl_keras.transfer.applications`) whose ImageNet weights come from
+  their official URLs through the verified store. Their cards (``zoo/NAME/``)
+  are written by :func:`write_imagenet_cards` and hold the
+  URL and, where one is known, the sha256.
+"""
+
+import json
+
+from adl_keras.transfer.applications import ARCHITECTURES, keras_application
+from adl_keras.zoo.registry import register
+
+IMAGENET_LICENCES = {
+    "convnext_tiny": "MIT (facebookresearch/ConvNeXt weights, ported by Keras)",
+    "mobilenet_v2": "Apache-2.0 (Keras Applications)",
+    "resnet50": "MIT (fchollet/deep-learning-models, Keras Applications)",
+    "efficientnet_b0": "Apache-2.0 (Keras Applications)",
+}
+
+
+def imagenet_entry_name(arch):
+    return f"{arch}.imagenet"
+
+
+for _arch, _spec in ARCHITECTURES.items():
+    register(
+        imagenet_entry_name(_arch),
+        keras_application,
+        build_kwargs={"arch": _arch, "input_shape": (224, 224, 3), "num_classes": 1000, "name": _arch},
+        topic="transfer",
+        task="image-classification",
+        dataset="imagenet",
+        input_shape=(224, 224, 3),
+        licence=IMAGENET_LICENCES[_arch],
+        description=(f"keras.applications {_spec['constructor']} with ImageNet weights from the official URL; "
+                     "RGB [0, 255] input, preprocessing inside the model."),
+        image=True,
+        weights_url=_spec["url"],
+    )
+
+
+def write_imagenet_card(arch, root=None):
+    """Writes ``zoo/<arch>.imagenet/{meta.json,README.md}`` for an external-weights entry.
+
+    The weights are not shipped: the card points at the official URL and,
+    when Keras lists one, the sha256 that the store verifies on download.
+
+    Returns:
+        the meta dict.
+    """
+    from adl_keras.zoo import cards, registry, store
+
+    spec = ARCHITECTURES[arch]
+    entry = registry.get_entry(imagenet_entry_name(arch))
+    model = entry.build()
+    file = spec["url"].rsplit("/", 1)[-1]
+    meta = {
+        "name": entry.name,
+        "description": entry.description,
+        "topic": entry.topic,
+        "task": entry.task,
+        "dataset": {"name": "imagenet", "split": None},
+        "input_shape": list(entry.input_shape),
+        "build_kwargs": cards._jsonable(entry.build_kwargs),
+        "params": int(model.count_params()),
+        "weights": {"file": file, "sha256": spec["sha256"], "size": None, "url": spec["url"],
+                    "hash_source": spec["hash_source"]},
+        "metrics": {},
+        "goals": [],
+        "licence": entry.licence,
+        "recipe": None,
+        "training": {"source": "official keras.applications ImageNet weights (not retrained here)"},
+        "versions": cards._versions(),
+    }
+    if spec["sha256"]:
+        hash_line = f"| sha256 | `{spec['sha256']}` (from {spec['hash_source']}) |"
+        load = f"model = adl_keras.zoo.load_model({entry.name!r})   # downloads and verifies once"
+    else:
+        hash_line = (f"| sha256 | **unknown**: {spec['hash_source']}. No sha256 could be obtained without "
+                     "downloading the file, so none is recorded and pretrained loading is refused. |")
+        load = (f"# compute the file's sha256 yourself on a trusted machine, then:\n"
+                f"model = adl_keras.zoo.load_model({entry.name!r}, weights={spec['url']!r}, sha256=...)")
+    card = "\n".join([
+        f"# {entry.name}", "", entry.description, "",
+        "| field | value |", "| --- | --- |",
+        f"| topic | {entry.topic} |", f"| task | {entry.task} |",
+        "| dataset | ImageNet-1k (weights trained by their authors, not by adl_keras) |",
+        f"| input shape | {tuple(entry.input_shape)}, RGB in [0, 255] |",
+        f"| parameters | {meta['params']:,} |",
+        f"| weights | `{file}` from {spec['url']} (not shipped) |",
+        hash_line,
+        f"| licence | {entry.licence} |",
+        "", "## Load", "", "```python", "import adl_keras", load, "```", "",
+        "Offline (`ADL_KERAS_OFFLINE=1`) the file must already be in the cache "
+        "(`adl_keras.zoo.store.cached_path(url, sha256)`).", "",
+    ])
+    folder = cards.entry_dir(entry.name, root)
+    store.atomic_write_bytes(folder / cards.META_FILE, (json.dumps(meta, indent=2) + "\n").encode())
+    store.atomic_write_bytes(folder / cards.CARD_FILE, card.encode())
+    cards.write_index(root)
+    return meta
+
+
+def write_imagenet_cards(root=None):
+    """Writes the cards of every ``<arch>.imagenet`` entry; returns their names.
+
+    Command: ``python -c "from adl_keras.transfer.zoo_entries import write_imagenet_cards; write_imagenet_cards()"``
+    """
+    return [write_imagenet_card(arch, root)["name"] for arch in ARCHITECTURES]
+
+
+def train_resnet_small_digits10shot(seed=0, progress=None):
+    """Recipe of ``resnet_small.digits10shot``: two-phase fine-tuning of the
+    verified ``resnet_small.shapes32`` backbone on 10 digits per class
+    (:mod:`adl_keras.transfer.few_shot`, default FewShotConfig)."""
+    import dataclasses
+
+    from adl_keras import zoo
+    from adl_keras.transfer import few_shot
+
+    config = few_shot.FewShotConfig()
+    train, _ = few_shot.few_shot_split(config.shots, seed)
+    model, result = few_shot.train_transfer(train, config, seed, two_phase=True, progress=progress)
+    info = {
+        "backbone": few_shot.BACKBONE,
+        "backbone_sha256": zoo.model_info(few_shot.BACKBONE)["weights"]["sha256"],
+        "labelled_examples": int(len(train[1])),
+        "shots_per_class": config.shots,
+        "config": dataclasses.asdict(config),
+        "final_train_accuracy": float(result.fine_tune.history["accuracy"][-1]),
+        "goals": ["few-shot: beat training from scratch on the same 100 labels "
+                  "(benchmarks/results/transfer_few_shot.json)"],
+    }
+    return model, info
+
+
+def _register_digits10shot():
+    from adl_keras import training
+    from adl_keras.transfer.few_shot import resnet_small_digits
+
+    register(
+        "resnet_small.digits10shot",
+        resnet_small_digits,
+        build_kwargs={"num_classes": 10, "input_shape": (8, 8, 1), "name": "resnet_small_digits10shot"},
+        topic="transfer",
+        task="image-classification",
+        dataset="digits",
+        input_shape=(8, 8, 1),
+        recipe=train_resnet_small_digits10shot,
+        evaluator=training.classification_evaluator("digits"),
+        description="resnet_small.shapes32 fine-tuned (two phases) to sklearn digits from 10 labelled "
+                    "examples per class; resize 8->32 and grey->RGB inside the model.",
+        image=True,
+    )
+
+
+_register_digits10shot()

@@ -1,0 +1,46 @@
+import numpy as np
+import pytest
+
+from adl_keras import transfer
+
+
+def test_two_phase_returns_both_histories_and_trains_the_right_layers(tiny_model, tiny_data):
+    x, y = tiny_data
+    conv1 = tiny_model.get_layer("conv1").kernel.numpy().copy()
+    conv2 = tiny_model.get_layer("conv2").kernel.numpy().copy()
+    bn = [w.numpy().copy() for w in tiny_model.get_layer("bn2").weights]
+    cfg = transfer.FineTuneConfig(head_epochs=2, epochs=2, batch_size=16, unfreeze_stages=1)
+    result = transfer.fine_tune(tiny_model, (x, y), (x[:16], y[:16]), cfg)
+    head, tuned = result
+    assert len(head.history["loss"]) == 2 and len(tuned.history["loss"]) == 2
+    assert "val_accuracy" in tuned.history
+    assert result.unfrozen == ["conv2", "stage2", "features"]
+    np.testing.assert_array_equal(tiny_model.get_layer("conv1").kernel.numpy(), conv1)  # never unfrozen
+    assert not np.allclose(tiny_model.get_layer("conv2").kernel.numpy(), conv2)  # phase 2 trained it
+    for before, w in zip(bn, tiny_model.get_layer("bn2").weights):  # BN stays in inference mode
+        np.testing.assert_array_equal(w.numpy(), before)
+
+
+def test_phase_two_skipped_and_layer_decay(tiny_model, tiny_data):
+    result = transfer.fine_tune(tiny_model, tiny_data, config=transfer.FineTuneConfig(head_epochs=1, epochs=0))
+    assert result.fine_tune is None
+    cfg = transfer.FineTuneConfig(head_epochs=1, epochs=1, unfreeze_stages="all", layer_decay=0.5)
+    transfer.fine_tune(tiny_model, tiny_data, config=cfg)
+    assert type(tiny_model.optimizer).__name__ == "LayerwiseAdam"
+
+
+def test_tf_data_input(tiny_model, tiny_data):
+    import tensorflow as tf
+
+    ds = tf.data.Dataset.from_tensor_slices(tiny_data).batch(16)
+    result = transfer.fine_tune(tiny_model, ds, ds, transfer.FineTuneConfig(head_epochs=1, epochs=1))
+    assert len(result.fine_tune.history["val_loss"]) == 1
+
+
+def test_bad_config():
+    with pytest.raises(ValueError, match="head_epochs"):
+        transfer.FineTuneConfig(head_epochs=-1)
+    with pytest.raises(ValueError, match="unfreeze_stages"):
+        transfer.FineTuneConfig(unfreeze_stages="top")
+    with pytest.raises(ValueError, match="learning_rate"):
+        transfer.FineTuneConfig(learning_rate=0)
