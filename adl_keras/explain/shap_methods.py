@@ -127,7 +127,8 @@ def gradient(model, x, targets, background, nsamples=200, seed=0, batch_size=50)
             ex = shap.GradientExplainer(sub, background, batch_size=batch_size)
             sv = ex.shap_values(x[idx], nsamples=nsamples, rseed=seed)
         values[idx] = np.asarray(sv).reshape(x[idx].shape)
-        base[idx] = float(np.mean(np.asarray(sub(background, training=False))))
+        with _quiet():
+            base[idx] = float(np.mean(np.asarray(sub(background, training=False))))
     return values, base
 
 
