@@ -69,7 +69,8 @@ class Forward:
             raise ValueError(f"batch_size must be a positive int. Received: batch_size={batch_size!r}")
         self.model = model
         self.batch_size = int(batch_size)
-        self._fn = tf.function(lambda z: model(z, training=False), reduce_retracing=True)
+        spec = tf.TensorSpec((None,) + model_input_shape(model), tf.float32)
+        self._fn = tf.function(lambda z: model(z, training=False), input_signature=[spec])
         self.calls = 0
 
     def __call__(self, x):
