@@ -25,6 +25,13 @@ def read_meta(name, root=None):
     return json.loads(path.read_text())
 
 
+def weights_shipped(name, root=None):
+    """Whether the entry's weights file lies in the zoo folder (no download)."""
+    meta = read_meta(name, root)
+    return bool(meta and meta.get("weights", {}).get("sha256")
+                and (entry_dir(name, root) / meta["weights"]["file"]).exists())
+
+
 def has_weights(name):
     meta = read_meta(name)
     return bool(meta and meta.get("weights", {}).get("sha256"))
