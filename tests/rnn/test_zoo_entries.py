@@ -33,3 +33,14 @@ def test_pretrained_entry_meets_its_goal_and_matches_its_card(name):
     if metric == "accuracy":
         probs = model.predict(np.zeros((2, 8, 8), "float32"), verbose=0)
         np.testing.assert_allclose(probs.sum(-1), 1.0, atol=1e-5)
+
+
+@pytest.mark.slow
+def test_recipes_run_and_learn_briefly():
+    from adl_keras.rnn.zoo_entries import train_adding, train_seq_digits
+
+    model, info = train_seq_digits("gru", epochs=3)
+    assert info["epochs_run"] == 3 and info["best_val_accuracy"] > 0.5
+    model, info = train_adding("lstm", epochs=1, target_val_mse=1.0)
+    assert info["epochs_run"] == 1 and info["best_val_mse"] < 0.5
+    assert model.output_shape == (None, 1)
