@@ -6,7 +6,7 @@ import numpy as np
 
 from benchmarks._common import median_time, write_result
 
-BATCH, T, FEATURES, UNITS, STEPS = 64, 100, 32, 64, 20
+BATCH, T, FEATURES, UNITS, STEPS = 64, 100, 32, 64, 10
 
 
 def _model(layer):
@@ -18,7 +18,7 @@ def _model(layer):
     return model
 
 
-def run(kind, repeats=7):
+def run(kind, repeats=21):
     """Times ``STEPS`` training steps of both models, interleaved, and writes ``{kind}_cell_throughput``."""
     import keras
 

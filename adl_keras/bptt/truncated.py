@@ -99,9 +99,11 @@ class TruncatedBPTTModel(keras.Model):
 
     def build(self, input_shape):
         self._build_input_shape = tuple(input_shape)
-        self.rnn.build(input_shape)
-        out = self.rnn.cell.output_size
-        self.head.build(tuple(input_shape[:-1]) + (out,))
+        # Deserialised sub-layers may arrive built already (their own build_config).
+        if not self.rnn.built:
+            self.rnn.build(input_shape)
+        if not self.head.built:
+            self.head.build(tuple(input_shape[:-1]) + (self.rnn.cell.output_size,))
         self.built = True
 
     def get_build_config(self):

@@ -205,10 +205,11 @@ class TextbookGRUCell(_TextbookCellBase):
         ax = ops.matmul(inputs, self.kernel)  # [W_z x | W_r x | W_h x]
         if self.use_bias:
             ax = ax + self.bias
+        x_z, x_r, x_h = ops.split(ax, 3, axis=-1)
         ah = ops.matmul(h_prev, self.recurrent_kernel[:, : 2 * u])  # [U_z h | U_r h]
-        z = ops.sigmoid(ax[:, :u] + ah[:, :u])  # z = s(W_z x + U_z h)
-        r = ops.sigmoid(ax[:, u: 2 * u] + ah[:, u:])  # r = s(W_r x + U_r h)
-        h_tilde = ops.tanh(ax[:, 2 * u:] + ops.matmul(r * h_prev, self.recurrent_kernel[:, 2 * u:]))
+        z = ops.sigmoid(x_z + ah[:, :u])  # z = s(W_z x + U_z h)
+        r = ops.sigmoid(x_r + ah[:, u:])  # r = s(W_r x + U_r h)
+        h_tilde = ops.tanh(x_h + ops.matmul(r * h_prev, self.recurrent_kernel[:, 2 * u:]))
         # ^ h~ = tanh(W_h x + U_h (r*h))
         h = (1.0 - z) * h_prev + z * h_tilde  # h = (1-z)*h_prev + z*h~
         return h, [h]

@@ -192,6 +192,11 @@ def textbook_from_keras(layer):
     if not isinstance(cell, (keras.layers.LSTMCell, keras.layers.GRUCell)):
         raise ValueError(f"layer must be a keras.layers.LSTM or keras.layers.GRU. "
                          f"Received: layer of type {type(layer).__name__}")
+    if isinstance(cell, keras.layers.GRUCell) and cell.reset_after:
+        raise ValueError(
+            "keras.layers.GRU(reset_after=True) applies the reset gate after the recurrent "
+            "matmul, r*(U_h h), which no textbook GRU (U_h (r*h)) reproduces. Use "
+            "reset_after=False. Received: reset_after=True")
     if not cell.built:
         raise ValueError(f"Build the layer first (call it on an input). Received: layer={layer.name!r}")
     acts = (keras.activations.serialize(cell.activation), keras.activations.serialize(cell.recurrent_activation))
@@ -206,11 +211,6 @@ def textbook_from_keras(layer):
         out.build((None, None, input_dim))
         out.set_weights(lstm_weights_from_keras(cell.get_weights(), use_bias=cell.use_bias))
     else:
-        if cell.reset_after:
-            raise ValueError(
-                "keras.layers.GRU(reset_after=True) applies the reset gate after the recurrent "
-                "matmul, r*(U_h h), which no textbook GRU (U_h (r*h)) reproduces. Use "
-                "reset_after=False. Received: reset_after=True")
         out = TextbookGRU(cell.units, use_bias=cell.use_bias, **options)
         out.build((None, None, input_dim))
         out.set_weights(gru_weights_from_keras(cell.get_weights(), cell.units, use_bias=cell.use_bias))

@@ -7,36 +7,33 @@ from adl_keras.zoo.registry import register
 ADDING_T = 100
 
 
-class _GoalStopping:
-    """Keras callback factory: keep the best ``val_loss`` weights, stop at a target or after ``patience``."""
+def _goal_stopping(target, patience, progress, total):
+    """A Keras callback: keep the best ``val_loss`` weights, stop at ``target`` or after ``patience`` epochs."""
+    import keras
+    import numpy as np
 
-    @staticmethod
-    def make(target, patience, progress, total):
-        import keras
-        import numpy as np
+    class GoalStopping(keras.callbacks.Callback):
+        def on_train_begin(self, logs=None):
+            self.best, self.best_weights, self.wait, self.epochs = np.inf, None, 0, 0
 
-        class GoalStopping(keras.callbacks.Callback):
-            def on_train_begin(self, logs=None):
-                self.best, self.best_weights, self.wait, self.epochs = np.inf, None, 0, 0
+        def on_epoch_end(self, epoch, logs=None):
+            logs = logs or {}
+            self.epochs = epoch + 1
+            if progress:
+                progress(f"epoch {epoch + 1}/{total}: " + ", ".join(f"{k}={v:.5f}" for k, v in logs.items()))
+            val = logs.get("val_loss", np.inf)
+            if val < self.best:
+                self.best, self.best_weights, self.wait = val, self.model.get_weights(), 0
+            else:
+                self.wait += 1
+            if val <= target or self.wait >= patience:
+                self.model.stop_training = True
 
-            def on_epoch_end(self, epoch, logs=None):
-                logs = logs or {}
-                self.epochs = epoch + 1
-                if progress:
-                    progress(f"epoch {epoch + 1}/{total}: " + ", ".join(f"{k}={v:.5f}" for k, v in logs.items()))
-                val = logs.get("val_loss", np.inf)
-                if val < self.best:
-                    self.best, self.best_weights, self.wait = val, self.model.get_weights(), 0
-                else:
-                    self.wait += 1
-                if val <= target or self.wait >= patience:
-                    self.model.stop_training = True
+        def on_train_end(self, logs=None):
+            if self.best_weights is not None:
+                self.model.set_weights(self.best_weights)
 
-            def on_train_end(self, logs=None):
-                if self.best_weights is not None:
-                    self.model.set_weights(self.best_weights)
-
-        return GoalStopping()
+    return GoalStopping()
 
 
 def train_adding(cell, seed=0, progress=None, epochs=80, learning_rate=3e-3, batch_size=64,
@@ -57,7 +54,7 @@ def train_adding(cell, seed=0, progress=None, epochs=80, learning_rate=3e-3, bat
     ds = data.load("adding", seq_len=ADDING_T)
     model = sequence_regressor((ADDING_T, 2), cell=cell, units=64, name=f"{cell}_adding", **cell_kwargs)
     model.compile(optimizer=keras.optimizers.Adam(learning_rate, clipnorm=1.0), loss="mse", jit_compile=True)
-    stopper = _GoalStopping.make(target_val_mse, patience, progress, epochs)
+    stopper = _goal_stopping(target_val_mse, patience, progress, epochs)
     model.fit(*ds.train, validation_data=ds.val, batch_size=batch_size, epochs=epochs,
               callbacks=[stopper], verbose=0)
     info = {"epochs_run": stopper.epochs, "best_val_mse": float(stopper.best),

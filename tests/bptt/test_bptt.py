@@ -256,3 +256,12 @@ def test_clipping_matches_tensorflow_and_numpy():
     for bad in (0, -1.0, "1", True):
         with pytest.raises(ValueError, match="Received"):
             clip_by_global_norm(grads, bad)
+
+
+def test_diagnostics_argument_errors():
+    from adl_keras.bptt import make_cell
+
+    with pytest.raises(ValueError, match="kind='lstm2'"):
+        make_cell("lstm2", 4)
+    with pytest.raises(ValueError, match="x.shape"):
+        hidden_gradient_norms(keras.layers.SimpleRNNCell(3), np.zeros((4, 3), "float32"))
