@@ -8,14 +8,16 @@ Example:
     >>> model = transfer.load_model("lenet5.digits", num_classes=5)
     >>> transfer.freeze(model)              # backbone frozen, BN in inference mode
     >>> transfer.num_features(model)
-    400
+    576
 """
 
+from adl_keras.transfer.applications import ARCHITECTURES, ImageNetPreprocessing, keras_application
 from adl_keras.transfer.finetune import FineTuneConfig, FineTuneResult, fine_tune
 from adl_keras.transfer.freezing import (
     freeze,
     is_batchnorm,
     layer_stages,
+    recompute_batchnorm_statistics,
     select_layers,
     trainable_summary,
     unfreeze,
@@ -35,6 +37,10 @@ from adl_keras.transfer.surface import (
 )
 
 __all__ = [
+    "ARCHITECTURES",
+    "ImageNetPreprocessing",
+    "keras_application",
+    "recompute_batchnorm_statistics",
     "FineTuneConfig",
     "FineTuneResult",
     "PartialLoadError",

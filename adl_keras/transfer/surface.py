@@ -12,7 +12,7 @@ Example:
     >>> from adl_keras import zoo, transfer
     >>> model = zoo.load_model("lenet5.digits")
     >>> transfer.num_features(model)
-    400
+    576
     >>> five_way = transfer.reset_head(model, 5)
 """
 

@@ -174,3 +174,19 @@ def test_trains_in_fit_on_digits():
     assert history.history["loss"][-1] < history.history["loss"][0] / 4
     _, acc = model.evaluate(*ds.test, verbose=0)
     assert acc > 0.85
+
+
+@pytest.mark.parametrize("strides, dilation, pads", [((1, 1), (1, 1), [(0, 0), (0, 0)]),
+                                                     ((2, 3), (1, 1), [(1, 0), (2, 1)]),
+                                                     ((1, 2), (2, 1), [(0, 2), (1, 1)])])
+def test_extract_patches_is_im2col(strides, dilation, pads):
+    """patches[n, a, b, (i, j), c] = x_pad[n, s_h·a + d_h·i, s_w·b + d_w·j, c]."""
+    x = np.arange(2 * 7 * 8 * 3, dtype="float32").reshape(2, 7, 8, 3)
+    patches, out = scratch.extract_patches(x, (2, 3), strides, dilation, pads)
+    patches = np.asarray(patches)
+    xp = np.pad(x, [(0, 0)] + pads + [(0, 0)])
+    assert patches.shape == (2,) + out + (6, 3)
+    for a, b in itertools.product(range(out[0]), range(out[1])):
+        for t, (i, j) in enumerate(itertools.product(range(2), range(3))):
+            np.testing.assert_array_equal(
+                patches[:, a, b, t], xp[:, strides[0] * a + dilation[0] * i, strides[1] * b + dilation[1] * j])

@@ -73,6 +73,7 @@ def keras_reference(tmp_path_factory):
     return ref, path
 
 
+@pytest.mark.slow
 def test_wrapper_loads_keras_file_and_matches_keras_model(keras_reference):
     ref, path = keras_reference
     model = keras_application(**SMALL)

@@ -1,0 +1,99 @@
+"""Training throughput of a CNN built with the from-scratch Conv2D vs the same
+CNN built with ``keras.layers.Conv2D`` (same run, same data, same compile).
+
+    python -m benchmarks.bench_conv2d_layer_throughput
+
+Both models are compiled alike (Keras' default ``jit_compile="auto"``, i.e.
+no XLA on a CPU-only machine; ``--jit`` forces XLA for both).
+
+Writes ``benchmarks/results/conv2d_layer_throughput.json``: value = our
+samples/second, anchor_value = Keras' samples/second, ratio = value / anchor
+(goal >= 0.8).
+"""
+
+import argparse
+import os
+
+os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
+
+import numpy as np  # noqa: E402
+
+from benchmarks._common import median_time, write_result  # noqa: E402
+
+
+def build_cnn(conv_cls, seed=0):
+    """conv(16)-pool-conv(32)-pool-conv(64)-GAP-dense(10) on 32x32x3; only the Conv2D class differs."""
+    import keras
+
+    keras.utils.set_random_seed(seed)
+    inputs = keras.Input((32, 32, 3))
+    x = inputs
+    for i, filters in enumerate((16, 32, 64), start=1):
+        x = conv_cls(filters, 3, padding="same", activation="relu", name=f"conv{i}")(x)
+        if i < 3:
+            x = keras.layers.MaxPooling2D(2, name=f"pool{i}")(x)
+    x = keras.layers.GlobalAveragePooling2D()(x)
+    outputs = keras.layers.Dense(10, activation="softmax")(x)
+    return keras.Model(inputs, outputs)
+
+
+def main(repeats=5, samples=1024, batch_size=64, jit_compile="auto"):
+    import keras
+
+    from adl_keras import data
+    from adl_keras.conv.layers import Conv2D
+
+    ds = data.load("shapes32")
+    x, y = ds.train[0][:samples], ds.train[1][:samples]
+    models = {}
+    for label, cls in (("adl_keras.conv.layers.Conv2D", Conv2D), ("keras.layers.Conv2D", keras.layers.Conv2D)):
+        model = build_cnn(cls)
+        model.compile(keras.optimizers.SGD(0.01), "sparse_categorical_crossentropy", jit_compile=jit_compile)
+        models[label] = model
+    # Same initial weights (layer by layer) so both do identical arithmetic.
+    ours, theirs = models.values()
+    theirs.set_weights(ours.get_weights())
+
+    def epoch(model):
+        return lambda: model.fit(x, y, batch_size=batch_size, epochs=1, verbose=0, shuffle=False)
+
+    times = {}
+    # Interleave the repeats so machine-load changes hit both sides alike.
+    for label, model in models.items():
+        epoch(model)()  # compile / warm up
+    runs = {label: [] for label in models}
+    for _ in range(repeats):
+        for label, model in models.items():
+            runs[label].append(median_time(epoch(model), repeats=1, warmup=0)[0])
+    for label in models:
+        times[label] = float(np.median(runs[label]))
+    ours_sps = samples / times["adl_keras.conv.layers.Conv2D"]
+    keras_sps = samples / times["keras.layers.Conv2D"]
+    write_result(
+        "conv2d_layer_throughput",
+        metric="training throughput (samples/s), 3-conv CNN on 32x32x3, one epoch of fit",
+        unit="samples/s",
+        value=ours_sps,
+        anchor="keras.layers.Conv2D (same CNN, same run)",
+        anchor_value=keras_sps,
+        goal=0.8,
+        higher_is_better=True,
+        repeats=repeats,
+        command="python -m benchmarks.bench_conv2d_layer_throughput",
+        extra={
+            "samples_per_epoch": samples,
+            "batch_size": batch_size,
+            "jit_compile": jit_compile,
+            "epoch_seconds": {k: [round(t, 4) for t in v] for k, v in runs.items()},
+        },
+    )
+
+
+if __name__ == "__main__":
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--repeats", type=int, default=5)
+    parser.add_argument("--samples", type=int, default=1024)
+    parser.add_argument("--jit", action="store_true",
+                        help="compile both models with XLA (default: Keras' 'auto', which is off on CPU)")
+    args = parser.parse_args()
+    main(repeats=args.repeats, samples=args.samples, jit_compile=True if args.jit else "auto")
