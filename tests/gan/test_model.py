@@ -111,6 +111,9 @@ def test_fit_logs_losses_and_value_and_runs_callbacks():
     np.testing.assert_allclose(hist.history["value"], -np.array(hist.history["d_loss"]), rtol=1e-5)
     # the saturating G loss E[log(1 - D(G(z)))] is negative
     assert all(v < 0 for v in hist.history["g_loss"])
+    scores = gan.evaluate(_images(16), batch_size=8, verbose=0, return_dict=True)
+    assert set(scores) == {"d_loss", "g_loss", "value"}
+    assert scores["value"] == pytest.approx(-scores["d_loss"], rel=1e-5)
 
 
 def test_k_discriminator_steps_per_generator_step_with_tf_data():
