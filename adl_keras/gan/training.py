@@ -64,6 +64,8 @@ def train_gan(generator, discriminator, images, config=None, progress=None, call
 
     config = config or GANConfig()
     images = np.asarray(images, "float32")
+    if not np.all(np.isfinite(images)):
+        raise ValueError(f"images contain NaN or inf values ({int(np.sum(~np.isfinite(images)))} entries).")
     if images.ndim < 2 or len(images) < config.batch_size:
         raise ValueError(f"images must hold at least batch_size={config.batch_size} examples. "
                          f"Received: images.shape={images.shape}")

@@ -170,3 +170,21 @@ def test_save_load_and_export_serve_the_generator(tmp_path):
     np.testing.assert_allclose(np.asarray(served), expected, atol=1e-5)
     # sample() is deterministic for a seed
     np.testing.assert_array_equal(gan.sample(6, seed=2), gan.sample(6, seed=2))
+
+
+def test_train_gan_helper_history_and_errors():
+    from adl_keras.gan.training import GANConfig, train_gan
+
+    cfg = GANConfig(epochs=2, batch_size=8, d_steps=2, loss="lsgan", linear_decay=True, steps_per_execution=2)
+    gan, info = train_gan(dcgan_generator(LATENT, base_filters=4), dcgan_discriminator(base_filters=4),
+                          _images(16), cfg)
+    assert info["config"]["loss"] == "lsgan" and len(info["history"]["d_loss"]) == 2
+    assert int(gan.g_optimizer.iterations) == 4 and int(gan.d_optimizer.iterations) == 8
+    # linear decay reaches 0 at the last generator step: lr_t = lr (1 - t / T)
+    assert float(gan.g_optimizer.learning_rate) == pytest.approx(0.0, abs=1e-9)
+    bad = _images(16)
+    bad[0, 0, 0, 0] = np.nan
+    with pytest.raises(ValueError, match="NaN"):
+        train_gan(dcgan_generator(LATENT, base_filters=4), dcgan_discriminator(base_filters=4), bad, cfg)
+    with pytest.raises(ValueError, match="batch_size=64"):
+        train_gan(dcgan_generator(LATENT, base_filters=4), dcgan_discriminator(base_filters=4), _images(16))
