@@ -188,3 +188,32 @@ def test_train_gan_helper_history_and_errors():
         train_gan(dcgan_generator(LATENT, base_filters=4), dcgan_discriminator(base_filters=4), bad, cfg)
     with pytest.raises(ValueError, match="batch_size=64"):
         train_gan(dcgan_generator(LATENT, base_filters=4), dcgan_discriminator(base_filters=4), _images(16))
+
+
+def test_conditional_gan_trains_saves_and_samples_per_class(tmp_path):
+    from adl_keras.gan import conditional_dcgan_discriminator, conditional_dcgan_generator
+
+    g = conditional_dcgan_generator(LATENT, num_classes=3, base_filters=4)
+    d = conditional_dcgan_discriminator(num_classes=3, base_filters=4, normalization="layer")
+    assert [tuple(i.shape) for i in g.inputs] == [(None, LATENT), (None, 1)]
+    gan = GAN(g, d, d_steps=2)
+    assert gan.conditional
+    gan.compile(loss="wgan_gp")
+    labels = np.arange(16) % 3
+    hist = gan.fit(_images(16), labels, batch_size=8, epochs=1, verbose=0)
+    assert np.isfinite(hist.history["gp"][0]) and int(gan.d_optimizer.iterations) == 4
+    with pytest.raises(ValueError, match="labels"):
+        gan.fit(_images(16), batch_size=8, epochs=1, verbose=0)
+    samples = gan.sample(6, seed=0)
+    assert samples.shape == (6, 8, 8, 1)
+    z = np.random.default_rng(0).standard_normal((6, LATENT)).astype("float32")
+    np.testing.assert_allclose(samples, np.asarray(g([z, (np.arange(6) % 3)[:, None]])), atol=1e-5)
+    # the label changes the image for the same z
+    assert not np.allclose(np.asarray(g([z, np.zeros((6, 1), "int32")])), np.asarray(g([z, np.ones((6, 1), "int32")])))
+    gan.save(tmp_path / "cgan.keras")
+    loaded = keras.saving.load_model(tmp_path / "cgan.keras")
+    np.testing.assert_allclose(loaded.sample(6, seed=0), samples, atol=1e-5)
+    with pytest.raises(ValueError, match="inputs"):
+        GAN(g, dcgan_discriminator(base_filters=4))
+    with pytest.raises(ValueError, match="normalization='group'"):
+        conditional_dcgan_discriminator(normalization="group")
