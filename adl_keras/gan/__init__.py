@@ -8,7 +8,21 @@ Example:
 """
 
 from adl_keras.gan import losses
-from adl_keras.gan.builders import dcgan_discriminator, dcgan_generator, wgan_gp_critic
+from adl_keras.gan.builders import (
+    conditional_dcgan_discriminator,
+    conditional_dcgan_generator,
+    dcgan_discriminator,
+    dcgan_generator,
+    wgan_gp_critic,
+)
 from adl_keras.gan.model import GAN
 
-__all__ = ["GAN", "dcgan_discriminator", "dcgan_generator", "losses", "wgan_gp_critic"]
+__all__ = [
+    "GAN",
+    "conditional_dcgan_discriminator",
+    "conditional_dcgan_generator",
+    "dcgan_discriminator",
+    "dcgan_generator",
+    "losses",
+    "wgan_gp_critic",
+]

@@ -13,7 +13,13 @@ import math
 import keras
 from keras import layers
 
-__all__ = ["dcgan_discriminator", "dcgan_generator", "wgan_gp_critic"]
+__all__ = [
+    "conditional_dcgan_discriminator",
+    "conditional_dcgan_generator",
+    "dcgan_discriminator",
+    "dcgan_generator",
+    "wgan_gp_critic",
+]
 
 
 def _check_image_shape(image_shape, start_size=None):
@@ -64,8 +70,12 @@ def dcgan_generator(latent_dim=32, image_shape=(8, 8, 1), base_filters=32, start
     _check_positive_int("start_size", start_size)
     shape, n = _check_image_shape(image_shape, start_size)
     z = keras.Input((latent_dim,), name="z")
+    return keras.Model(z, _generator_body(z, shape, n, base_filters, start_size, output_activation), name=name)
+
+
+def _generator_body(x, shape, n, base_filters, start_size, output_activation):
     width = base_filters * 2 ** (n - 1)
-    x = layers.Dense(start_size * start_size * width, use_bias=False, name="project")(z)
+    x = layers.Dense(start_size * start_size * width, use_bias=False, name="project")(x)
     x = layers.BatchNormalization(name="project_bn")(x)
     x = layers.ReLU(name="project_relu")(x)
     x = layers.Reshape((start_size, start_size, width), name="project_reshape")(x)
@@ -74,8 +84,45 @@ def dcgan_generator(latent_dim=32, image_shape=(8, 8, 1), base_filters=32, start
         x = layers.Conv2DTranspose(width, 4, strides=2, padding="same", use_bias=False, name=f"up{i}_conv")(x)
         x = layers.BatchNormalization(name=f"up{i}_bn")(x)
         x = layers.ReLU(name=f"stage{i}")(x)
-    x = layers.Conv2D(shape[2], 3, padding="same", activation=output_activation, name="image")(x)
-    return keras.Model(z, x, name=name)
+    return layers.Conv2D(shape[2], 3, padding="same", activation=output_activation, name="image")(x)
+
+
+def conditional_dcgan_generator(latent_dim=32, num_classes=10, image_shape=(8, 8, 1), base_filters=32,
+                                start_size=2, embedding_dim=16, output_activation="sigmoid",
+                                name="conditional_dcgan_generator"):
+    """Conditional DCGAN generator ``(z, y) -> G(z | y)`` (Mirza & Osindero 2014).
+
+    The class label is embedded (``label_embedding``) and concatenated with z;
+    the rest is :func:`dcgan_generator`.
+
+    Args:
+        latent_dim: int size of z (default 32).
+        num_classes: int number of classes (default 10).
+        image_shape: (size, size, channels) of the output (default (8, 8, 1)).
+        base_filters: int channels of the last upsampling block (default 32).
+        start_size: int spatial size after the projection (default 2).
+        embedding_dim: int width of the label embedding (default 16).
+        output_activation: activation of the ``image`` layer (default "sigmoid").
+        name: model name.
+
+    Returns:
+        keras.Model with inputs ``[z (latent_dim,), label (1,) int]``.
+
+    Example:
+        >>> g = conditional_dcgan_generator(16, num_classes=10)
+        >>> g.output_shape
+        (None, 8, 8, 1)
+    """
+    for arg, value in (("latent_dim", latent_dim), ("num_classes", num_classes), ("base_filters", base_filters),
+                       ("start_size", start_size), ("embedding_dim", embedding_dim)):
+        _check_positive_int(arg, value)
+    shape, n = _check_image_shape(image_shape, start_size)
+    z = keras.Input((latent_dim,), name="z")
+    label = keras.Input((1,), dtype="int32", name="label")
+    emb = layers.Flatten(name="label_flatten")(layers.Embedding(num_classes, embedding_dim, name="label_embedding")(label))
+    x = layers.Concatenate(name="z_and_label")([z, emb])
+    return keras.Model([z, label], _generator_body(x, shape, n, base_filters, start_size, output_activation),
+                       name=name)
 
 
 def _conv_stack(x, n, base_filters, normalization):
@@ -145,3 +192,39 @@ def wgan_gp_critic(image_shape=(8, 8, 1), base_filters=32, num_blocks=2, normali
         raise ValueError(f"normalization must be 'layer' or None (batch norm breaks the per-sample "
                          f"gradient penalty). Received: normalization={normalization!r}")
     return _discriminator(image_shape, base_filters, num_blocks, normalization, name)
+
+
+def conditional_dcgan_discriminator(image_shape=(8, 8, 1), num_classes=10, base_filters=32, num_blocks=2,
+                                    normalization="batch", name="conditional_dcgan_discriminator"):
+    """Conditional discriminator ``(x, y) -> logit``: the label is embedded as one extra image channel.
+
+    Args:
+        image_shape: (size, size, channels) of the input (default (8, 8, 1)).
+        num_classes: int number of classes (default 10).
+        base_filters: int channels of the first block (default 32).
+        num_blocks: int stride-2 blocks (default 2).
+        normalization: "batch" (DCGAN), "layer" (for WGAN-GP) or None (default "batch").
+        name: model name.
+
+    Returns:
+        keras.Model with inputs ``[image, label (1,) int]`` and a 1-unit ``logit``.
+
+    Example:
+        >>> d = conditional_dcgan_discriminator((8, 8, 1), num_classes=10)
+    """
+    if normalization not in ("batch", "layer", None):
+        raise ValueError(f"normalization must be 'batch', 'layer' or None. Received: normalization={normalization!r}")
+    _check_positive_int("num_classes", num_classes)
+    _check_positive_int("base_filters", base_filters)
+    _check_positive_int("num_blocks", num_blocks)
+    shape, _ = _check_image_shape(image_shape)
+    if shape[0] < 2 ** num_blocks:
+        raise ValueError(f"num_blocks={num_blocks} halves the image below 1 pixel. "
+                         f"Received: image_shape={image_shape!r}")
+    image = keras.Input(shape, name="image")
+    label = keras.Input((1,), dtype="int32", name="label")
+    plane = layers.Embedding(num_classes, shape[0] * shape[1], name="label_embedding")(label)
+    plane = layers.Reshape((shape[0], shape[1], 1), name="label_plane")(plane)
+    x = layers.Concatenate(name="image_and_label")([image, plane])
+    x = _conv_stack(x, num_blocks, base_filters, normalization)
+    return keras.Model([image, label], layers.Dense(1, name="logit")(x), name=name)

@@ -34,6 +34,10 @@ class GAN(keras.Model):
     Calling the model maps noise ``z`` to ``G(z)`` (inference mode by default),
     so ``predict``, ``.keras`` saving and ``model.export()`` serve the generator.
 
+    Conditional GANs (Mirza & Osindero 2014): when G takes ``[z, label]`` and D
+    ``[image, label]`` (see ``conditional_dcgan_generator``), ``fit(x, y)``
+    trains on labelled images and fakes are generated for the real batch's labels.
+
     Logged metrics: ``d_loss``, ``g_loss`` (each the player's own loss, the
     gradient penalty included in ``d_loss``), ``value`` (V(D, G) for minimax
     losses, the Wasserstein estimate for critics) and ``gp`` for WGAN-GP.
@@ -77,6 +81,11 @@ class GAN(keras.Model):
         if inferred is not None and inferred != latent_dim:
             raise ValueError(f"latent_dim must match the generator's input width {inferred}. "
                              f"Received: latent_dim={latent_dim}")
+        n_g, n_d = len(getattr(generator, "inputs", None) or [None]), len(getattr(discriminator, "inputs", None) or [None])
+        if n_g != n_d or n_g not in (1, 2):
+            raise ValueError(f"generator and discriminator must both take one input (unconditional) or two "
+                             f"(conditional: [z, label] and [image, label]). Received: {n_g} and {n_d} inputs")
+        self.conditional = n_g == 2
         self.generator = generator
         self.discriminator = discriminator
         self.latent_dim = latent_dim
@@ -90,7 +99,7 @@ class GAN(keras.Model):
         self.gan_loss = None
         # Inputs are z, not the real images fit() feeds: record the latent shape now so that
         # Keras never builds the model by calling it on a data batch.
-        self.build((None, latent_dim))
+        self.build([(None, latent_dim), (None, 1)] if self.conditional else (None, latent_dim))
 
     def build(self, input_shape=None):
         # Both players are built functional models; nothing to create here.
@@ -144,15 +153,34 @@ class GAN(keras.Model):
         return trackers
 
     # ------------------------------------------------------------------ forward
-    def call(self, z, training=False):
-        return self.generator(z, training=training)
+    def call(self, inputs, training=False):
+        return self.generator(inputs, training=training)
 
-    def sample(self, num_samples, seed=0, batch_size=256):
-        """``num_samples`` images G(z) with z ~ N(0, I) from a fixed NumPy seed (inference mode)."""
+    def sample(self, num_samples, seed=0, batch_size=256, labels=None):
+        """``num_samples`` images G(z) (or G(z | y)) with z ~ N(0, I) from a fixed NumPy seed, in inference mode.
+
+        Args:
+            num_samples: int number of images.
+            seed: int NumPy seed of z (default 0).
+            batch_size: int prediction batch (default 256).
+            labels: int array of class labels for a conditional GAN; None cycles
+                through the classes of the generator's ``label_embedding``.
+
+        Returns:
+            NumPy array of images.
+        """
         import numpy as np
 
         z = np.random.default_rng(seed).standard_normal((int(num_samples), self.latent_dim)).astype("float32")
-        return self.generator.predict(z, batch_size=batch_size, verbose=0)
+        if not self.conditional:
+            return self.generator.predict(z, batch_size=batch_size, verbose=0)
+        if labels is None:
+            classes = self.generator.get_layer("label_embedding").input_dim
+            labels = np.arange(int(num_samples)) % classes
+        labels = np.asarray(labels, "int32").reshape(-1, 1)
+        if len(labels) != int(num_samples):
+            raise ValueError(f"labels must hold num_samples={num_samples} entries. Received: {len(labels)}")
+        return self.generator.predict([z, labels], batch_size=batch_size, verbose=0)
 
     # ------------------------------------------------------------------ training
     def _noise_seed(self):
@@ -170,19 +198,27 @@ class GAN(keras.Model):
 
         return tf.random.stateless_normal((batch, self.latent_dim), seed=self._noise_seed())
 
-    def _d_step(self, real, batch):
+    def _g(self, z, labels, training=True):
+        return self.generator([z, labels] if self.conditional else z, training=training)
+
+    def _d(self, x, labels, training=True):
+        return self.discriminator([x, labels] if self.conditional else x, training=training)
+
+    def _d_step(self, real, labels, batch):
         import tensorflow as tf
 
         loss = self.gan_loss
         z = self._noise(batch)
-        fake = self.generator(z, training=True)
+        # conditional GANs generate fakes for the real batch's labels
+        fake = self._g(z, labels)
         with tf.GradientTape() as tape:
-            real_out = self.discriminator(real, training=True)
-            fake_out = self.discriminator(fake, training=True)
+            real_out = self._d(real, labels)
+            fake_out = self._d(fake, labels)
             d_loss = loss.d_loss(real_out, fake_out)
             gp = ops.zeros((), "float32")
             if loss.gradient_penalty_weight > 0:
-                gp = gan_losses.gradient_penalty(self.discriminator, real, fake, seed=self._noise_seed())
+                critic = lambda x, training=True: self._d(x, labels, training)  # noqa: E731
+                gp = gan_losses.gradient_penalty(critic, real, fake, seed=self._noise_seed())
                 d_loss = d_loss + loss.gradient_penalty_weight * gp
             scaled = d_loss * _replica_scale()
         weights = self.discriminator.trainable_weights
@@ -195,12 +231,12 @@ class GAN(keras.Model):
                 w.assign(ops.clip(w, -c, c))
         return d_loss, gp, loss.value(real_out, fake_out)
 
-    def _g_step(self, batch):
+    def _g_step(self, labels, batch):
         import tensorflow as tf
 
         z = self._noise(batch)
         with tf.GradientTape() as tape:
-            fake_out = self.discriminator(self.generator(z, training=True), training=True)
+            fake_out = self._d(self._g(z, labels), labels)
             g_loss = self.gan_loss.g_loss(fake_out)
             scaled = g_loss * _replica_scale()
         weights = self.generator.trainable_weights
@@ -211,12 +247,11 @@ class GAN(keras.Model):
     def train_step(self, data):
         if self.gan_loss is None:
             raise RuntimeError("Call GAN.compile(d_optimizer=..., g_optimizer=..., loss=...) before fit.")
-        real = data[0] if isinstance(data, (tuple, list)) else data
-        real = ops.cast(real, "float32")
+        real, labels = self._unpack(data)
         batch = ops.shape(real)[0]
         for _ in range(self.d_steps):
-            d_loss, gp, value = self._d_step(real, batch)
-        g_loss = self._g_step(batch)
+            d_loss, gp, value = self._d_step(real, labels, batch)
+        g_loss = self._g_step(labels, batch)
         self.d_loss_tracker.update_state(d_loss)
         self.g_loss_tracker.update_state(g_loss)
         self.value_tracker.update_state(value)
@@ -224,13 +259,22 @@ class GAN(keras.Model):
             self.gp_tracker.update_state(gp)
         return {m.name: m.result() for m in self.metrics}
 
-    def test_step(self, data):
+    def _unpack(self, data):
         real = data[0] if isinstance(data, (tuple, list)) else data
-        real = ops.cast(real, "float32")
+        labels = None
+        if self.conditional:
+            if not isinstance(data, (tuple, list)) or len(data) < 2 or data[1] is None:
+                raise ValueError("A conditional GAN trains on (images, labels) pairs: call fit(x, y). "
+                                 "Received images without labels.")
+            labels = ops.reshape(ops.cast(data[1], "int32"), (-1, 1))
+        return ops.cast(real, "float32"), labels
+
+    def test_step(self, data):
+        real, labels = self._unpack(data)
         batch = ops.shape(real)[0]
-        fake = self.generator(self._noise(batch), training=False)
-        real_out = self.discriminator(real, training=False)
-        fake_out = self.discriminator(fake, training=False)
+        fake = self._g(self._noise(batch), labels, training=False)
+        real_out = self._d(real, labels, training=False)
+        fake_out = self._d(fake, labels, training=False)
         self.d_loss_tracker.update_state(self.gan_loss.d_loss(real_out, fake_out))
         self.g_loss_tracker.update_state(self.gan_loss.g_loss(fake_out))
         self.value_tracker.update_state(self.gan_loss.value(real_out, fake_out))

@@ -21,6 +21,8 @@ class GANConfig:
         beta_1: Adam beta_1 (default 0.5, DCGAN).
         beta_2: Adam beta_2 (default 0.999; WGAN-GP uses 0.9).
         steps_per_execution: steps per compiled call of fit (default 1).
+        linear_decay: decay both learning rates linearly to 0 over training, as
+            Gulrajani et al. (2017) do for WGAN-GP (default False).
         seed: seeds Python, NumPy, TensorFlow and the GAN's noise (default 0).
     """
 
@@ -32,6 +34,7 @@ class GANConfig:
     beta_1: float = 0.5
     beta_2: float = 0.999
     steps_per_execution: int = 1
+    linear_decay: bool = False
     seed: int = 0
 
 
@@ -61,16 +64,23 @@ def train_gan(generator, discriminator, images, config=None, progress=None, call
 
     config = config or GANConfig()
     images = np.asarray(images, "float32")
+    if not np.all(np.isfinite(images)):
+        raise ValueError(f"images contain NaN or inf values ({int(np.sum(~np.isfinite(images)))} entries).")
     if images.ndim < 2 or len(images) < config.batch_size:
         raise ValueError(f"images must hold at least batch_size={config.batch_size} examples. "
                          f"Received: images.shape={images.shape}")
     keras.utils.set_random_seed(config.seed)
     gan = GAN(generator, discriminator, d_steps=config.d_steps, seed=config.seed)
 
-    def adam():
-        return keras.optimizers.Adam(config.learning_rate, beta_1=config.beta_1, beta_2=config.beta_2)
+    g_steps = config.epochs * int(np.ceil(len(images) / config.batch_size))
 
-    gan.compile(d_optimizer=adam(), g_optimizer=adam(), loss=config.loss,
+    def adam(updates):
+        lr = config.learning_rate
+        if config.linear_decay:  # lr_t = lr (1 - t / T)
+            lr = keras.optimizers.schedules.PolynomialDecay(lr, decay_steps=updates, end_learning_rate=0.0, power=1.0)
+        return keras.optimizers.Adam(lr, beta_1=config.beta_1, beta_2=config.beta_2)
+
+    gan.compile(d_optimizer=adam(g_steps * config.d_steps), g_optimizer=adam(g_steps), loss=config.loss,
                 steps_per_execution=config.steps_per_execution)
     hist = gan.fit(images, batch_size=config.batch_size, epochs=config.epochs, shuffle=True, verbose=0,
                    callbacks=[progress_callback(progress, config.epochs), *callbacks])

@@ -84,18 +84,19 @@ def _dcgan_recipe_config():
 def _wgan_gp_recipe_config():
     from adl_keras.gan.training import GANConfig
 
-    return GANConfig(loss="wgan_gp", epochs=150, batch_size=64, d_steps=5, learning_rate=5e-4,
-                     beta_1=0.5, beta_2=0.9, steps_per_execution=17)
+    return GANConfig(loss="wgan_gp", epochs=100, batch_size=64, d_steps=5, learning_rate=5e-4,
+                     beta_1=0.5, beta_2=0.9, steps_per_execution=17, linear_decay=True)
 
 
 def train_dcgan_digits(seed=0, progress=None, **overrides):
-    """Recipe of ``dcgan.digits``: non-saturating loss, Adam(2e-4, 0.5), batch 64, k = 1."""
+    """Recipe of ``dcgan.digits``: non-saturating loss, Adam(2e-4, 0.5), batch 64, k = 1, 150 epochs."""
     return _recipe(lambda: dcgan_discriminator((8, 8, 1), base_filters=32), _dcgan_recipe_config(),
                    "dcgan_digits_generator")(seed, progress, **overrides)
 
 
 def train_wgan_gp_digits(seed=0, progress=None, **overrides):
-    """Recipe of ``wgan_gp.digits``: WGAN-GP (lambda 10), Adam(5e-4, 0.5, 0.9), batch 64, k = 5 critic steps."""
+    """Recipe of ``wgan_gp.digits``: WGAN-GP (lambda 10), Adam(5e-4, 0.5, 0.9) decayed linearly to 0,
+    batch 64, k = 5 critic steps, 100 epochs."""
     return _recipe(lambda: wgan_gp_critic((8, 8, 1), base_filters=32), _wgan_gp_recipe_config(),
                    "wgan_gp_digits_generator")(seed, progress, **overrides)
 

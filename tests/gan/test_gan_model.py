@@ -111,6 +111,9 @@ def test_fit_logs_losses_and_value_and_runs_callbacks():
     np.testing.assert_allclose(hist.history["value"], -np.array(hist.history["d_loss"]), rtol=1e-5)
     # the saturating G loss E[log(1 - D(G(z)))] is negative
     assert all(v < 0 for v in hist.history["g_loss"])
+    scores = gan.evaluate(_images(16), batch_size=8, verbose=0, return_dict=True)
+    assert set(scores) == {"d_loss", "g_loss", "value"}
+    assert scores["value"] == pytest.approx(-scores["d_loss"], rel=1e-5)
 
 
 def test_k_discriminator_steps_per_generator_step_with_tf_data():
@@ -167,3 +170,50 @@ def test_save_load_and_export_serve_the_generator(tmp_path):
     np.testing.assert_allclose(np.asarray(served), expected, atol=1e-5)
     # sample() is deterministic for a seed
     np.testing.assert_array_equal(gan.sample(6, seed=2), gan.sample(6, seed=2))
+
+
+def test_train_gan_helper_history_and_errors():
+    from adl_keras.gan.training import GANConfig, train_gan
+
+    cfg = GANConfig(epochs=2, batch_size=8, d_steps=2, loss="lsgan", linear_decay=True, steps_per_execution=2)
+    gan, info = train_gan(dcgan_generator(LATENT, base_filters=4), dcgan_discriminator(base_filters=4),
+                          _images(16), cfg)
+    assert info["config"]["loss"] == "lsgan" and len(info["history"]["d_loss"]) == 2
+    assert int(gan.g_optimizer.iterations) == 4 and int(gan.d_optimizer.iterations) == 8
+    # linear decay reaches 0 at the last generator step: lr_t = lr (1 - t / T)
+    assert float(gan.g_optimizer.learning_rate) == pytest.approx(0.0, abs=1e-9)
+    bad = _images(16)
+    bad[0, 0, 0, 0] = np.nan
+    with pytest.raises(ValueError, match="NaN"):
+        train_gan(dcgan_generator(LATENT, base_filters=4), dcgan_discriminator(base_filters=4), bad, cfg)
+    with pytest.raises(ValueError, match="batch_size=64"):
+        train_gan(dcgan_generator(LATENT, base_filters=4), dcgan_discriminator(base_filters=4), _images(16))
+
+
+def test_conditional_gan_trains_saves_and_samples_per_class(tmp_path):
+    from adl_keras.gan import conditional_dcgan_discriminator, conditional_dcgan_generator
+
+    g = conditional_dcgan_generator(LATENT, num_classes=3, base_filters=4)
+    d = conditional_dcgan_discriminator(num_classes=3, base_filters=4, normalization="layer")
+    assert [tuple(i.shape) for i in g.inputs] == [(None, LATENT), (None, 1)]
+    gan = GAN(g, d, d_steps=2)
+    assert gan.conditional
+    gan.compile(loss="wgan_gp")
+    labels = np.arange(16) % 3
+    hist = gan.fit(_images(16), labels, batch_size=8, epochs=1, verbose=0)
+    assert np.isfinite(hist.history["gp"][0]) and int(gan.d_optimizer.iterations) == 4
+    with pytest.raises(ValueError, match="labels"):
+        gan.fit(_images(16), batch_size=8, epochs=1, verbose=0)
+    samples = gan.sample(6, seed=0)
+    assert samples.shape == (6, 8, 8, 1)
+    z = np.random.default_rng(0).standard_normal((6, LATENT)).astype("float32")
+    np.testing.assert_allclose(samples, np.asarray(g([z, (np.arange(6) % 3)[:, None]])), atol=1e-5)
+    # the label changes the image for the same z
+    assert not np.allclose(np.asarray(g([z, np.zeros((6, 1), "int32")])), np.asarray(g([z, np.ones((6, 1), "int32")])))
+    gan.save(tmp_path / "cgan.keras")
+    loaded = keras.saving.load_model(tmp_path / "cgan.keras")
+    np.testing.assert_allclose(loaded.sample(6, seed=0), samples, atol=1e-5)
+    with pytest.raises(ValueError, match="inputs"):
+        GAN(g, dcgan_discriminator(base_filters=4))
+    with pytest.raises(ValueError, match="normalization='group'"):
+        conditional_dcgan_discriminator(normalization="group")

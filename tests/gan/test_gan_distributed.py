@@ -29,7 +29,7 @@ out = {}
 real = np.random.default_rng(0).uniform(0, 1, (8, 8, 8, 1)).astype("float32")
 
 
-def linear_gan():
+def linear_gan(loss="non_saturating"):
     # G(z) = bias (zero kernel): the fake batch does not depend on z, so one D-step's update is
     # the same on one device and on two replicas iff losses are scaled to the global-batch mean.
     keras.utils.set_random_seed(1)
@@ -40,7 +40,7 @@ def linear_gan():
     d = keras.Model(x, keras.layers.Dense(1)(keras.layers.Flatten()(x)))
     gan = GAN(g, d)
     gan.compile(d_optimizer=keras.optimizers.SGD(0.5), g_optimizer=keras.optimizers.SGD(0.5),
-                loss="non_saturating")
+                loss=loss)
     return gan
 
 
@@ -54,6 +54,12 @@ mirrored.fit(real, batch_size=8, epochs=1, verbose=0, shuffle=False)
 out["d_weight_max_diff"] = max(float(np.max(np.abs(np.asarray(a) - np.asarray(b))))
                               for a, b in zip(single.discriminator.weights, mirrored.discriminator.weights))
 out["d_weight_change"] = float(np.max(np.abs(np.asarray(mirrored.discriminator.weights[0]))))
+
+with strategy.scope():
+    clipped = linear_gan("wgan")
+clipped.fit(real, batch_size=8, epochs=1, verbose=0)
+out["clipped_max_abs_weight"] = max(float(np.max(np.abs(np.asarray(w))))
+                                    for w in clipped.discriminator.trainable_weights)
 
 with strategy.scope():
     gan = GAN(dcgan_generator(8, base_filters=4), dcgan_discriminator(base_filters=4), d_steps=2)
@@ -79,6 +85,7 @@ def test_fit_under_mirrored_strategy_two_logical_cpus():
     # the same update as one device on the whole batch (a missing 1/replicas scaling would double it)
     assert out["d_weight_change"] > 1e-3
     assert out["d_weight_max_diff"] < 1e-5, out
+    assert out["clipped_max_abs_weight"] <= 0.01 + 1e-7  # WGAN clipping inside replica context
     assert out["g_iterations"] == 8 and out["d_iterations"] == 16
     for key in ("d_loss", "g_loss", "value", "gp"):
         assert len(out["history"][key]) == 2
