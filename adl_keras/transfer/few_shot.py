@@ -117,7 +117,7 @@ def pretrained_digits_model(num_classes=10, seed=0):
     source = zoo.load_model(BACKBONE)  # sha256-verified
     model = resnet_small_digits(num_classes=source.output.shape[-1])
     # The foundation's by-name copy (the adapter layers have no weights).
-    report = zoo._transfer_by_name(source, model)
+    report = zoo.transfer_weights(source, model)
     if report.skipped or report.mismatched:
         raise RuntimeError(f"{BACKBONE} did not load fully into resnet_small_digits: {report}")
     new = surface.reset_head(model, num_classes, seed=seed)

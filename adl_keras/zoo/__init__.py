@@ -30,6 +30,7 @@ __all__ = [
     "model_info",
     "register",
     "train",
+    "transfer_weights",
     "weights_path",
 ]
 
@@ -67,6 +68,11 @@ def model_info(name):
 def weights_path(name):
     """A verified local path to the entry's weights (zoo folder, cache or URL)."""
     meta = cards.read_meta(name)
+    if meta and meta.get("weights", {}).get("url") and not meta["weights"].get("sha256"):
+        raise WeightsError(
+            f"Zoo entry {name!r} has weights at {meta['weights']['url']} but no recorded sha256, so "
+            "they cannot be verified; pass weights=PATH_OR_URL and sha256=HEX to load_model."
+        )
     if not meta or not meta.get("weights", {}).get("sha256"):
         raise WeightsError(
             f"Zoo entry {name!r} has no pretrained weights; train them with "
@@ -99,7 +105,15 @@ class LoadReport:
         )
 
 
-def _transfer_by_name(source, target):
+def transfer_weights(source, target):
+    """Copies weights from ``source`` to ``target`` layer by layer, by name.
+
+    Layers whose name is absent from ``source`` or whose weight count differs
+    are skipped; layers whose shapes differ are mismatched; neither is touched.
+
+    Returns:
+        LoadReport listing loaded, skipped and mismatched layers.
+    """
     report = LoadReport()
     by_name = {layer.name: layer for layer in source.layers}
     for layer in target.layers:
@@ -159,7 +173,7 @@ def load_model(name, pretrained=True, weights=None, sha256=None, **overrides):
         return model
     base = entry.build()
     base.load_weights(str(path))
-    model.load_report = _transfer_by_name(base, model)
+    model.load_report = transfer_weights(base, model)
     return model
 
 
