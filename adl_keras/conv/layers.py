@@ -263,10 +263,13 @@ class _Conv(keras.layers.Layer):
         )
         outputs = ops.matmul(ops.reshape(columns, (-1, n_taps * channels)),
                              ops.reshape(kernel, (n_taps * channels, self.filters)))
-        outputs = ops.reshape(outputs, (-1,) + out_shape + (self.filters,))
+        # Bias and activation on the 2D product (same values; lets the graph
+        # optimiser fuse matmul + bias + activation like a Dense layer's).
         if self.use_bias:
             outputs = outputs + ops.cast(self.bias, outputs.dtype)
-        return self.activation(outputs) if self.activation is not None else outputs
+        if self.activation is not None:
+            outputs = self.activation(outputs)
+        return ops.reshape(outputs, (-1,) + out_shape + (self.filters,))
 
     def compute_output_shape(self, input_shape):
         spatial, _ = _static_spatial(self, input_shape, self.rank)

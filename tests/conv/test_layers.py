@@ -190,3 +190,10 @@ def test_extract_patches_is_im2col(strides, dilation, pads):
         for t, (i, j) in enumerate(itertools.product(range(2), range(3))):
             np.testing.assert_array_equal(
                 patches[:, a, b, t], xp[:, strides[0] * a + dilation[0] * i, strides[1] * b + dilation[1] * j])
+
+
+def test_docstring_examples_run():
+    import doctest
+
+    result = doctest.testmod(scratch, extraglobs={"np": np}, optionflags=doctest.NORMALIZE_WHITESPACE)
+    assert result.attempted > 5 and result.failed == 0

@@ -287,3 +287,10 @@ def test_integer_inputs_and_dtype():
     out = cm.convolve1d(np.array([1, 2, 3]), np.array([1, 1]), mode="full")
     np.testing.assert_array_equal(out, [1, 3, 5, 3])
     assert cm.convolve1d(np.ones(4, np.float32), np.ones(2, np.float32)).dtype == np.float32
+
+
+def test_docstring_examples_run():
+    import doctest
+
+    result = doctest.testmod(cm, extraglobs={"np": np}, optionflags=doctest.NORMALIZE_WHITESPACE)
+    assert result.attempted > 10 and result.failed == 0
