@@ -13,6 +13,37 @@ import keras
 from keras import layers
 
 
+@keras.saving.register_keras_serializable(package="adl_keras")
+class ResizeImages(layers.Layer):
+    """Bilinear resize to (height, width) with ``keras.ops.image.resize``.
+
+    Used instead of ``keras.layers.Resizing``: in Keras 3.15 a model that
+    contains ``Resizing`` (a tf.data-compatible preprocessing layer) exports
+    to SavedModel with its BatchNormalization layers in training mode, so the
+    export's outputs differ from the model's (see tests/conv/test_builders_export.py).
+
+    Args:
+        height: output height (int > 0).
+        width: output width (int > 0).
+    """
+
+    def __init__(self, height, width, **kwargs):
+        super().__init__(**kwargs)
+        for arg, value in (("height", height), ("width", width)):
+            if not isinstance(value, int) or value <= 0:
+                raise ValueError(f"{arg} must be a positive int. Received: {arg}={value!r}")
+        self.height, self.width = height, width
+
+    def call(self, images):
+        return keras.ops.image.resize(images, (self.height, self.width), interpolation="bilinear")
+
+    def compute_output_shape(self, input_shape):
+        return (input_shape[0], self.height, self.width, input_shape[-1])
+
+    def get_config(self):
+        return {**super().get_config(), "height": self.height, "width": self.width}
+
+
 def _check_common(input_shape, num_classes, pooling, include_top):
     if len(tuple(input_shape)) != 3 or any(int(d) <= 0 for d in input_shape):
         raise ValueError(f"input_shape must be (height, width, channels). Received: input_shape={input_shape}")
@@ -65,7 +96,7 @@ def lenet5(
     inputs = keras.Input(tuple(input_shape), name="image")
     x = inputs
     if resize_to is not None:
-        x = layers.Resizing(*resize_to, interpolation="bilinear", name="resize")(x)
+        x = ResizeImages(*resize_to, name="resize")(x)
     x = layers.Conv2D(6, 5, padding="same", activation="relu", name="conv1")(x)
     x = layers.MaxPooling2D(2, name="stage1")(x)
     x = layers.Conv2D(16, 5, activation="relu", name="conv2")(x)
@@ -126,6 +157,8 @@ def resnet_small(
     dropout=0.0,
     bn_momentum=0.9,
     classifier_activation="softmax",
+    resize_to=None,
+    grey_to_rgb=False,
     name="resnet_small",
 ):
     """A small CIFAR-style ResNet (He et al. 2016) with BatchNorm.
@@ -150,6 +183,10 @@ def resnet_small(
         bn_momentum: momentum of every BatchNormalization's moving
             statistics (default 0.9, suited to small datasets).
         classifier_activation: activation of ``predictions`` (default softmax).
+        resize_to: (H, W) to bilinearly resize inputs to first (layer
+            ``resize``), or None (default).
+        grey_to_rgb: repeat a 1-channel input to 3 channels (layer
+            ``grey_to_rgb``) so RGB weights apply to grey images (default False).
         name: model name.
 
     Returns:
@@ -172,8 +209,15 @@ def resnet_small(
         raise ValueError(f"dropout must be in [0, 1). Received: dropout={dropout!r}")
     if not 0.0 <= bn_momentum < 1.0:
         raise ValueError(f"bn_momentum must be in [0, 1). Received: bn_momentum={bn_momentum!r}")
+    if grey_to_rgb and input_shape[-1] != 1:
+        raise ValueError(f"grey_to_rgb needs a 1-channel input. Received: input_shape={input_shape}")
     inputs = keras.Input(tuple(input_shape), name="image")
-    x = layers.Conv2D(widths[0], 3, padding="same", use_bias=False, name="stem_conv")(inputs)
+    x = inputs
+    if resize_to is not None:
+        x = ResizeImages(*resize_to, name="resize")(x)
+    if grey_to_rgb:
+        x = layers.Concatenate(axis=-1, name="grey_to_rgb")([x, x, x])
+    x = layers.Conv2D(widths[0], 3, padding="same", use_bias=False, name="stem_conv")(x)
     x = layers.BatchNormalization(momentum=bn_momentum, name="stem_bn")(x)
     x = layers.ReLU(name="stem_relu")(x)
     for s, (filters, blocks) in enumerate(zip(widths, blocks_per_stage), start=1):

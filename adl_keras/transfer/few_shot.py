@@ -83,26 +83,12 @@ def resnet_small_digits(num_classes=10, input_shape=(8, 8, 1), image_size=32, na
     Returns:
         keras.Model with ``resize``, ``grey_to_rgb``, then ``resnet_small``'s layers.
     """
-    import keras
-
     from adl_keras.conv.builders import resnet_small
 
     if len(tuple(input_shape)) != 3 or input_shape[-1] != 1:
         raise ValueError(f"input_shape must be (H, W, 1). Received: input_shape={input_shape}")
-    net = resnet_small(input_shape=(image_size, image_size, 3), num_classes=num_classes, name=name,
-                       **backbone_kwargs)
-    first = net.layers[1].name
-
-    def adapt(layer, *args, **kwargs):
-        if layer.name == first:
-            x = keras.layers.Resizing(image_size, image_size, interpolation="bilinear", name="resize")(args[0])
-            x = keras.layers.Concatenate(axis=-1, name="grey_to_rgb")([x, x, x])  # grey -> RGB
-            args = (x,) + args[1:]
-        return layer(*args, **kwargs)
-
-    # Fresh copies of resnet_small's layers, rewired behind the adapter.
-    return keras.models.clone_model(net, input_tensors=keras.Input(tuple(input_shape), name="image"),
-                                    call_function=adapt)
+    return resnet_small(input_shape=tuple(input_shape), num_classes=num_classes, name=name,
+                        resize_to=(image_size, image_size), grey_to_rgb=True, **backbone_kwargs)
 
 
 def pretrained_digits_model(num_classes=10, seed=0):
