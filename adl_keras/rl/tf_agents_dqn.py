@@ -170,6 +170,7 @@ class TFAgentsDQNConfig:
         target_update_period: default 1.
         target_update_tau: default 1.0.
         double_dqn: use DdqnAgent (default False).
+        td_loss: "squared" (the tutorial's) or "huber" (default "squared").
         replay_capacity: default 100000.
         initial_collect_steps: random-policy steps before training (default 100).
         eval_every: iterations between evaluations (default 1000).
@@ -189,6 +190,7 @@ class TFAgentsDQNConfig:
     target_update_period: int = 1
     target_update_tau: float = 1.0
     double_dqn: bool = False
+    td_loss: str = "squared"
     replay_capacity: int = 100_000
     initial_collect_steps: int = 100
     eval_every: int = 1000
@@ -203,6 +205,8 @@ class TFAgentsDQNConfig:
             value = getattr(self, name)
             if not isinstance(value, int) or value < 1:
                 raise ValueError(f"{name} must be a positive int. Received: {name}={value!r}")
+        if self.td_loss not in ("squared", "huber"):
+            raise ValueError(f"td_loss must be 'squared' or 'huber'. Received: td_loss={self.td_loss!r}")
 
 
 def make_agent(config, py_env=None):
@@ -243,7 +247,9 @@ def make_agent(config, py_env=None):
         optimizer=tf.keras.optimizers.Adam(learning_rate=config.learning_rate),
         epsilon_greedy=epsilon, gamma=config.gamma, target_update_period=config.target_update_period,
         target_update_tau=config.target_update_tau,
-        td_errors_loss_fn=common.element_wise_squared_loss, train_step_counter=step_counter)
+        td_errors_loss_fn=(common.element_wise_squared_loss if config.td_loss == "squared"
+                           else common.element_wise_huber_loss),
+        train_step_counter=step_counter)
     agent.initialize()
     buffer = tf_uniform_replay_buffer.TFUniformReplayBuffer(agent.collect_data_spec, batch_size=tf_env.batch_size,
                                                             max_length=config.replay_capacity)
