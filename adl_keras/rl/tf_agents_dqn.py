@@ -132,18 +132,18 @@ def tf_agents_q_network(observation_spec, action_spec, specs):
 
 
 def copy_weights(source, target):
-    """Copies weights layer by layer between a Keras 3 Q-network and a
-    TF-Agents one built from the same specs (either direction)."""
-    src = [np.asarray(w) for w in (source.get_weights() if hasattr(source, "get_weights") else source)]
-    dst = target.variables if hasattr(target, "variables") and not hasattr(target, "set_weights") else None
-    shapes = [tuple(w.shape) for w in (target.get_weights() if dst is None else dst)]
-    if [tuple(w.shape) for w in src] != shapes:
-        raise ValueError(f"Weight shapes differ: source {[w.shape for w in src]} vs target {shapes}.")
-    if dst is None:
-        target.set_weights(src)
-    else:
-        for var, value in zip(dst, src):
-            var.assign(value)
+    """Copies weights between a Keras 3 Q-network and a TF-Agents one built
+    from the same specs (either direction; both have get/set_weights).
+
+    Args:
+        source: a model/network, or a list of arrays in layer order.
+        target: a model/network with ``set_weights``.
+    """
+    src = source.get_weights() if hasattr(source, "get_weights") else [np.asarray(w) for w in source]
+    shapes = [tuple(w.shape) for w in target.get_weights()]
+    if [tuple(np.shape(w)) for w in src] != shapes:
+        raise ValueError(f"Weight shapes differ: source {[np.shape(w) for w in src]} vs target {shapes}.")
+    target.set_weights(src)
 
 
 def keras_q_network_from(q_net, input_shape, num_actions, hidden_units, name="tf_agents_q_network"):
