@@ -60,3 +60,13 @@ def test_q_table_entry_is_optimal():
     q = qnetworks.get_q_table(zoo.load_model("qtable.frozenlake4x4"))
     optimal = tabular.success_probability(table, tabular.greedy_policy(q_star))
     assert tabular.success_probability(table, tabular.greedy_policy(q)) == pytest.approx(optimal, abs=1e-9)
+
+
+@pytest.mark.slow
+def test_dqn_cartpole_recipe_reaches_goal_from_scratch():
+    """The full recipe (about 20k env steps, 1-2 minutes): mean return >= 475
+    over the card's 100 evaluation episodes, within 50k env steps."""
+    entry = zoo.get_entry("dqn.cartpole")
+    model, info = entry.recipe(seed=0)
+    assert info["env_steps"] <= 50_000
+    assert entry.evaluator(model)["mean_return_100_episodes"] >= 475
