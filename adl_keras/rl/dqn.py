@@ -269,9 +269,8 @@ class DQN:
 
         obs_spec = tf.TensorSpec((None,) + tuple(self.observation_shape), tf.float32)
         self._q_values = tf.function(lambda x: self.online(x, training=False), input_signature=[obs_spec])
-        self._learn = tf.function(self._learn_step, jit_compile=config.jit_compile, reduce_retracing=True)
-        self._learn_many = tf.function(self._learn_many_step, jit_compile=config.jit_compile,
-                                       reduce_retracing=True)
+        # One trace per number of stacked batches G (a static shape).
+        self._learn_many = tf.function(self._learn_many_step, jit_compile=config.jit_compile)
         # The acting copy of the online network (NumPy; synced after every learner call).
         self.policy = qnetworks.NumpyQNetwork(self.online)
         self._sync_policy()
@@ -313,10 +312,10 @@ class DQN:
         return loss
 
     def _learn_many_step(self, observations, actions, rewards, next_observations, dones):
-        """``gradient_steps`` learner steps on stacked batches (G, B, ...) in one
-        compiled call; returns [losses (G), flat online weights]."""
+        """G learner steps on stacked batches (G, B, ...) in one compiled call;
+        returns [losses (G), flat online weights]."""
         losses = [self._learn_step(observations[g], actions[g], rewards[g], next_observations[g], dones[g])
-                  for g in range(self.config.gradient_steps)]
+                  for g in range(observations.shape[0])]
         flat = ops.concatenate([ops.reshape(w, (-1,)) for w in self.online.trainable_variables])
         return ops.concatenate([ops.stack(losses), flat])
 
@@ -334,27 +333,24 @@ class DQN:
         batch = self.memory.sample(self.config.batch_size * groups)
         return [b.reshape((groups, self.config.batch_size) + b.shape[1:]) for b in batch]
 
-    def learner_call(self):
-        """Samples ``gradient_steps`` batches and runs them in one compiled call.
+    def learner_call(self, gradient_steps=None):
+        """Samples G batches and runs G learner updates in one compiled call.
+
+        Args:
+            gradient_steps: G, default ``config.gradient_steps``.
 
         Returns:
-            np.ndarray of the (gradient_steps,) Huber losses.
+            np.ndarray of the (G,) Huber losses.
         """
-        g = self.config.gradient_steps
+        g = gradient_steps or self.config.gradient_steps
         out = self._learn_many(*self._sample_stacked(g)).numpy()
         self._sync_policy(out[g:])
         self._count_updates(g)
         return out[:g]
 
     def learner_update(self):
-        """One learner update on one batch in its own compiled call; returns the loss.
-
-        (Used by the updates/s benchmark; :meth:`train` uses :meth:`learner_call`.)
-        """
-        loss = float(self._learn(*self.memory.sample(self.config.batch_size)))
-        self._sync_policy()
-        self._count_updates(1)
-        return loss
+        """One learner update on one batch in its own compiled call; returns the loss."""
+        return float(self.learner_call(1)[0])
 
     # ------------------------------------------------------------------- acting
     def q_values(self, observations):

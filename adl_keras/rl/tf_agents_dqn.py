@@ -132,18 +132,18 @@ def tf_agents_q_network(observation_spec, action_spec, specs):
 
 
 def copy_weights(source, target):
-    """Copies weights layer by layer between a Keras 3 Q-network and a
-    TF-Agents one built from the same specs (either direction)."""
-    src = [np.asarray(w) for w in (source.get_weights() if hasattr(source, "get_weights") else source)]
-    dst = target.variables if hasattr(target, "variables") and not hasattr(target, "set_weights") else None
-    shapes = [tuple(w.shape) for w in (target.get_weights() if dst is None else dst)]
-    if [tuple(w.shape) for w in src] != shapes:
-        raise ValueError(f"Weight shapes differ: source {[w.shape for w in src]} vs target {shapes}.")
-    if dst is None:
-        target.set_weights(src)
-    else:
-        for var, value in zip(dst, src):
-            var.assign(value)
+    """Copies weights between a Keras 3 Q-network and a TF-Agents one built
+    from the same specs (either direction; both have get/set_weights).
+
+    Args:
+        source: a model/network, or a list of arrays in layer order.
+        target: a model/network with ``set_weights``.
+    """
+    src = source.get_weights() if hasattr(source, "get_weights") else [np.asarray(w) for w in source]
+    shapes = [tuple(w.shape) for w in target.get_weights()]
+    if [tuple(np.shape(w)) for w in src] != shapes:
+        raise ValueError(f"Weight shapes differ: source {[np.shape(w) for w in src]} vs target {shapes}.")
+    target.set_weights(src)
 
 
 def keras_q_network_from(q_net, input_shape, num_actions, hidden_units, name="tf_agents_q_network"):
@@ -170,6 +170,7 @@ class TFAgentsDQNConfig:
         target_update_period: default 1.
         target_update_tau: default 1.0.
         double_dqn: use DdqnAgent (default False).
+        td_loss: "squared" (the tutorial's) or "huber" (default "squared").
         replay_capacity: default 100000.
         initial_collect_steps: random-policy steps before training (default 100).
         eval_every: iterations between evaluations (default 1000).
@@ -189,6 +190,7 @@ class TFAgentsDQNConfig:
     target_update_period: int = 1
     target_update_tau: float = 1.0
     double_dqn: bool = False
+    td_loss: str = "squared"
     replay_capacity: int = 100_000
     initial_collect_steps: int = 100
     eval_every: int = 1000
@@ -203,6 +205,8 @@ class TFAgentsDQNConfig:
             value = getattr(self, name)
             if not isinstance(value, int) or value < 1:
                 raise ValueError(f"{name} must be a positive int. Received: {name}={value!r}")
+        if self.td_loss not in ("squared", "huber"):
+            raise ValueError(f"td_loss must be 'squared' or 'huber'. Received: td_loss={self.td_loss!r}")
 
 
 def make_agent(config, py_env=None):
@@ -243,7 +247,9 @@ def make_agent(config, py_env=None):
         optimizer=tf.keras.optimizers.Adam(learning_rate=config.learning_rate),
         epsilon_greedy=epsilon, gamma=config.gamma, target_update_period=config.target_update_period,
         target_update_tau=config.target_update_tau,
-        td_errors_loss_fn=common.element_wise_squared_loss, train_step_counter=step_counter)
+        td_errors_loss_fn=(common.element_wise_squared_loss if config.td_loss == "squared"
+                           else common.element_wise_huber_loss),
+        train_step_counter=step_counter)
     agent.initialize()
     buffer = tf_uniform_replay_buffer.TFUniformReplayBuffer(agent.collect_data_spec, batch_size=tf_env.batch_size,
                                                             max_length=config.replay_capacity)

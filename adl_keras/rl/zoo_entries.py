@@ -147,10 +147,10 @@ def minatar_dqn_config(seed=0, **overrides):
     from adl_keras.rl.dqn import DQNConfig
 
     kwargs = dict(env_id=MINATAR_ENV, network="cnn", conv_filters=(16,), hidden_units=(128,),
-                  total_steps=100_000, learning_rate=5e-4, batch_size=32, gamma=0.99, buffer_size=100_000,
+                  total_steps=40_000, learning_rate=5e-4, batch_size=32, gamma=0.99, buffer_size=40_000,
                   learning_starts=2000, train_every=4, gradient_steps=4, target_update="hard",
-                  target_update_period=1000, double_dqn=True, epsilon_end=0.05, epsilon_decay_steps=25_000,
-                  eval_every=10_000, eval_episodes=10, keep_best=False, seed=seed)
+                  target_update_period=1000, double_dqn=True, epsilon_end=0.05, epsilon_decay_steps=12_500,
+                  eval_every=5000, eval_episodes=10, keep_best=False, seed=seed)
     kwargs.update(overrides)
     return DQNConfig(**kwargs)
 
@@ -203,8 +203,9 @@ def plot_learning_curve(history, random_return, path, title):
 
 def train_cnn_dqn_minatar(seed=0, progress=None, **overrides):
     """Recipe of ``cnn_dqn.minatar_breakout``: Double DQN with MinAtar's CNN
-    (conv 16 3x3, dense 128), Adam 5e-4, batch 32, 100k env steps, one update
-    per step, hard target copy every 1000 updates, epsilon 1 -> 0.05 over 25k.
+    (conv 16 3x3, dense 128), Adam 5e-4, batch 32, 40k env steps (the CPU
+    budget of a shared 2-core box: about 20 minutes), one update per step,
+    hard target copy every 1000 updates, epsilon 1 -> 0.05 over 12.5k steps.
     Writes ``learning_curve.png`` beside the weights."""
     from adl_keras.rl.dqn import DQN
     from adl_keras.zoo import cards
@@ -257,4 +258,61 @@ register(
     evaluator=evaluate_minatar,
     tolerance=0.5,
     description="Keras 3 CNN Double DQN on MinAtar Breakout pixels (10x10x4 channel maps).",
+)
+
+# ------------------------------------------------------ TF-Agents DQN on CartPole
+
+
+def tf_agents_cartpole_config(seed=0, **overrides):
+    """The ``dqn_tfagents.cartpole`` recipe's TFAgentsDQNConfig: the native
+    recipe's hyperparameters wherever TF-Agents has the same knob."""
+    from adl_keras.rl.tf_agents_dqn import TFAgentsDQNConfig
+
+    kwargs = dict(env_id="CartPole-v1", hidden_units=CARTPOLE_HIDDEN, iterations=50_000, learning_rate=5e-4,
+                  batch_size=64, gamma=0.99, epsilon_greedy=(1.0, 0.02, 5000), target_update_period=100,
+                  double_dqn=True, td_loss="huber", replay_capacity=20_000, initial_collect_steps=1000,
+                  eval_every=2500, eval_episodes=20, stop_at_return=500.0, seed=seed)
+    kwargs.update(overrides)
+    return TFAgentsDQNConfig(**kwargs)
+
+
+def train_tf_agents_cartpole(seed=0, progress=None, **overrides):
+    """Recipe of ``dqn_tfagents.cartpole``: TF-Agents ``DdqnAgent`` with the
+    Q-network built from the same specs as ``dqn.cartpole`` (MLP 128-128),
+    Adam 5e-4, gamma 0.99, batch 64, Huber loss, target copy every 100 train
+    steps, epsilon 1 -> 0.02 over 5k steps, one collect step per train step;
+    keeps the best evaluation (20 episodes, seeds 20000+). The weights are
+    copied into the Keras 3 MLP builder's model."""
+    from adl_keras.rl import tf_agents_dqn
+
+    config = tf_agents_cartpole_config(seed, **overrides)
+    parts, history = tf_agents_dqn.train_tf_agents_dqn(config, progress)
+    model = qnetworks.mlp_q_network((4,), 2, CARTPOLE_HIDDEN, name="dqn_tfagents_cartpole")
+    model.set_weights(history["best"]["weights"])
+    info = {
+        "config": {k: v for k, v in config.__dict__.items()},
+        "iterations": history["iterations"],
+        "train_seconds": round(history["train_seconds"], 1),
+        "best_eval": {"iteration": history["best"]["iteration"],
+                      "mean_return_20_episodes": history["best"]["return"]},
+        "eval_curve": list(zip(history["eval_iterations"], history["eval_returns"])),
+        "goals": ["mean return >= 475 over 100 seeded evaluation episodes of CartPole-v1"],
+    }
+    return model, info
+
+
+register(
+    "dqn_tfagents.cartpole",
+    qnetworks.mlp_q_network,
+    build_kwargs={"input_shape": (4,), "num_actions": 2, "hidden_units": CARTPOLE_HIDDEN,
+                  "name": "dqn_tfagents_cartpole"},
+    topic="rl",
+    task="q-network",
+    dataset="CartPole-v1",
+    input_shape=(4,),
+    recipe=train_tf_agents_cartpole,
+    evaluator=evaluate_cartpole,
+    tolerance=5.0,
+    description="TF-Agents DdqnAgent Q-network on CartPole-v1, trained through the gymnasium adapter; "
+                "weights in the Keras 3 MLP of the same definition.",
 )

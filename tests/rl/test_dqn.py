@@ -112,16 +112,18 @@ def test_checkpoint_resume_continues_exactly(tmp_path):
     """Networks, optimizer, replay memory, env, RNGs and counters: a run that is
     checkpointed, reloaded into a new agent and continued equals an
     uninterrupted run bit for bit (XLA-compiled learner included)."""
-    config = small_config(total_steps=500, jit_compile=True, target_update_period=30)
+    config = small_config(total_steps=300, jit_compile=True, target_update_period=30)
     straight = dqn.DQN(config)
     straight.train()
 
     first = dqn.DQN(config)
-    first.train(steps=237)  # mid-episode, between learner calls
+    first.train(steps=187)  # between learner calls (train_every=2)
+    while first.episode_return == 0:  # make sure the split is mid-episode
+        first.train(steps=1)
     path = first.save_checkpoint(tmp_path / "ckpt.pkl")
     assert not list(tmp_path.glob("*.part"))  # atomic write leaves no temporary file
     resumed = dqn.DQN.load_checkpoint(path)
-    assert resumed.env_steps == 237
+    assert resumed.env_steps == first.env_steps and resumed.episode_return == first.episode_return
     resumed.train()
 
     assert (resumed.env_steps, resumed.updates, resumed.episodes) == (straight.env_steps, straight.updates,

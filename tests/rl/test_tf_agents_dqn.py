@@ -56,11 +56,12 @@ def test_q_network_from_the_same_specs_as_keras3():
 def test_dqn_agent_trains_and_policy_saver_round_trips(tmp_path):
     import tensorflow as tf
 
-    config = tf_agents_dqn.TFAgentsDQNConfig(env_id="CartPole-v1", hidden_units=(16,), iterations=60,
-                                             eval_every=30, eval_episodes=2, batch_size=16)
+    config = tf_agents_dqn.TFAgentsDQNConfig(env_id="CartPole-v1", hidden_units=(16,), iterations=30,
+                                             eval_every=15, eval_episodes=2, batch_size=16,
+                                             initial_collect_steps=50)
     parts, history = tf_agents_dqn.train_tf_agents_dqn(config)
-    assert history["iterations"] == 60 and len(history["eval_returns"]) == 2
-    assert int(parts["agent"].train_step_counter.numpy()) == 60
+    assert history["iterations"] == 30 and len(history["eval_returns"]) == 2
+    assert int(parts["agent"].train_step_counter.numpy()) == 30
     path = tf_agents_dqn.save_policy(parts["agent"], tmp_path / "policy")
     loaded = tf.saved_model.load(path)
     time_step = parts["tf_env"].reset()
