@@ -8,21 +8,21 @@ from adl_keras.rl import qnetworks
 from adl_keras.testing import check_model
 
 
-def test_mlp_q_network_shapes_and_harness(harness_config_copy):
+def test_mlp_q_network_shapes_and_harness():
     model = qnetworks.mlp_q_network((4,), 2, hidden_units=(8, 8))
     assert [l.name for l in model.layers[1:]] == ["hidden_1", "hidden_2", "q_values"]
     assert model.count_params() == (4 * 8 + 8) + (8 * 8 + 8) + (8 * 2 + 2)
     check_model(model, np.random.default_rng(0).standard_normal((3, 4)).astype("float32"))
 
 
-def test_cnn_q_network_shapes_and_harness(harness_config_copy):
+def test_cnn_q_network_shapes_and_harness():
     model = qnetworks.cnn_q_network((10, 10, 4), 3, filters=(4,), hidden_units=(16,))
     # valid 3x3 conv: 10x10 -> 8x8x4 = 256 features
     assert model.get_layer("features").output.shape[-1] == 256
     check_model(model, np.random.default_rng(0).random((2, 10, 10, 4)).astype("float32"))
 
 
-def test_q_table_model_lookup_and_harness(harness_config_copy):
+def test_q_table_model_lookup_and_harness():
     model = qnetworks.q_table_model(5, 3)
     table = np.arange(15, dtype="float32").reshape(5, 3)
     qnetworks.set_q_table(model, table)
