@@ -1,6 +1,6 @@
 """``make demo``: the zoo end to end, offline.
 
-For every pretrained zoo entry: load it (hash verified), re-measure its card
+For every zoo entry whose weights ship in zoo/: load it (hash verified), re-measure its card
 metrics on its held-out data, export it as a SavedModel, reload that and
 compare outputs with the Keras model; then print a short report.
 """
@@ -38,9 +38,12 @@ def main(names=None):
     import keras
 
     from adl_keras import zoo
+    from adl_keras.zoo import cards
 
-    names = names or zoo.list_models(pretrained=True)
-    print(f"adl_keras zoo: {len(zoo.list_models())} entries, {len(names)} pretrained\n")
+    pretrained = zoo.list_models(pretrained=True)
+    names = names or [n for n in pretrained if cards.weights_shipped(n)]
+    print(f"adl_keras zoo: {len(zoo.list_models())} entries, {len(pretrained)} pretrained, "
+          f"{len(names)} shipped offline (the others fetch verified weights from their URL)\n")
     rows, ok = [], True
     with tempfile.TemporaryDirectory(prefix="adl_keras_demo_") as tmp:
         for name in names:
