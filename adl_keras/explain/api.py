@@ -123,10 +123,11 @@ def explain(model, x, method="integrated-gradients", background=None, **options)
     outputs = fwd(x)
     k = outputs.shape[1]
     targets = _inputs.resolve_targets(options.get("target"), outputs)
-    names = options.get("output_names") or [f"class_{j}" for j in range(k)]
+    names = [str(n) for n in options.get("output_names") or [f"class_{j}" for j in range(k)]]
     if len(names) != k:
         raise ValueError(f"output_names must have {k} names. Received: output_names={names!r}")
     feature_names = options.get("feature_names")
+    feature_names = None if feature_names is None else [str(n) for n in feature_names]
     if feature_names is not None and kind != "image" and len(feature_names) != input_shape[-1]:
         raise ValueError(f"feature_names must have {input_shape[-1]} names. Received: {len(feature_names)} names")
     tolerance = float(options.get("tolerance", 1e-2))

@@ -162,7 +162,7 @@ def lime_image(fwd, x, targets, seed=0, num_samples=1000, segmentation="auto", h
         else:
             explainer = lime_mod.LimeImageExplainer(kernel_width=kernel_width, random_state=seed)
         exp = explainer.explain_instance(
-            image.astype("float64"), classifier, labels=(int(targets[i]),), hide_color=hide_color,
+            image.astype("float32"), classifier, labels=(int(targets[i]),), hide_color=hide_color,
             top_labels=None, num_features=100000, num_samples=num_samples, batch_size=10,
             segmentation_fn=seg_fn, random_seed=seed)
         segments = exp.segments

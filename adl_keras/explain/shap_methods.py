@@ -80,8 +80,11 @@ def unsupported_ops(model, input_shape):
     import_shap_with_handlers()
     from shap.explainers._deep import deep_tf
 
-    types = input_dependent_op_types(model, input_shape)
-    return sorted(t for t in types if t not in deep_tf.op_handlers and t not in _INERT_OPS)
+    cache = model.__dict__.setdefault("_adl_op_types", {})
+    key = tuple(input_shape)
+    if key not in cache:  # tracing the graph costs a second or two; the ops never change
+        cache[key] = input_dependent_op_types(model, input_shape)
+    return sorted(t for t in cache[key] if t not in deep_tf.op_handlers and t not in _INERT_OPS)
 
 
 def _single_output(model, index):
