@@ -161,3 +161,16 @@ def test_explaining_never_changes_batchnorm_statistics():
         assert all(l.trainable for l in model.layers)
     assert e.method == "shap-gradient"
     assert explain(model, x, "shap-deep", background=bg).additivity_error() < 1e-4
+
+
+def test_import_stays_light():
+    """The registry imports adl_keras.explain.zoo_entries; shap and lime must load only on use."""
+    import subprocess
+    import sys
+
+    code = ("import sys, adl_keras.explain, adl_keras.explain.zoo_entries\n"
+            "from adl_keras import zoo\n"
+            "assert 'mlp.wine' in zoo.list_models()\n"
+            "print(sorted(m for m in ('shap', 'lime', 'tf_agents') if m in sys.modules))\n")
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
+    assert out.stdout.strip().splitlines()[-1] == "[]"
