@@ -6,7 +6,12 @@ from typing import Optional
 import numpy as np
 
 # Methods whose attributions add up to f(x) - base value (the SHAP "local
-# accuracy" / integrated-gradients "completeness" axiom).
+# accuracy" / integrated-gradients "completeness" axiom). Documented
+# tolerances: shap-deep, shap-kernel, shap-partition exact up to float
+# rounding (< 1e-4 measured on the zoo); integrated-gradients with
+# steps="auto" < tolerance / 10 = 1e-3 by construction (up to 512 steps);
+# shap-gradient (expected gradients) only in expectation: its Monte-Carlo
+# error shrinks with nsamples (0.08-0.3 measured at nsamples=200).
 ADDITIVE_METHODS = ("shap-deep", "shap-gradient", "shap-kernel", "shap-partition", "integrated-gradients")
 
 

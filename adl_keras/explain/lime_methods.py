@@ -8,6 +8,8 @@ same seed gives the same samples), builds all perturbed images at once by
 indexing (``keep = z[:, segments]``) and predicts in large batches. The
 segmentation, the fudged image, the distances and the weighted ridge fit are
 lime's own code, so the explanation is lime's for the same seed and samples.
+(It also skips lime's feature-ranking ridge fit, whose ranking is discarded
+when every superpixel is kept, as here.)
 
 Seeding: lime forwards ``random_seed`` to scikit-image's quickshift through
 ``SegmentationAlgorithm``, which silently drops arguments the function does
@@ -157,12 +159,15 @@ def lime_image(fwd, x, targets, seed=0, num_samples=1000, segmentation="auto", h
     for i in range(len(x)):
         image = x[i, ..., 0] if channels == 1 else x[i]
         if vectorised:
-            explainer = Vectorised(kernel_width=kernel_width, random_state=seed)
+            # lime's "auto" selection with num_features >= superpixels fits a ridge model
+            # only to rank features it then keeps all of; "none" skips that fit and
+            # gives the same final ridge fit on the same features.
+            explainer = Vectorised(kernel_width=kernel_width, random_state=seed, feature_selection="none")
             explainer.predict_batch_size = batch_size
         else:
             explainer = lime_mod.LimeImageExplainer(kernel_width=kernel_width, random_state=seed)
         exp = explainer.explain_instance(
-            image.astype("float64"), classifier, labels=(int(targets[i]),), hide_color=hide_color,
+            image.astype("float32"), classifier, labels=(int(targets[i]),), hide_color=hide_color,
             top_labels=None, num_features=100000, num_samples=num_samples, batch_size=10,
             segmentation_fn=seg_fn, random_seed=seed)
         segments = exp.segments

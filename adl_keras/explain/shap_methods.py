@@ -80,8 +80,32 @@ def unsupported_ops(model, input_shape):
     import_shap_with_handlers()
     from shap.explainers._deep import deep_tf
 
-    types = input_dependent_op_types(model, input_shape)
-    return sorted(t for t in types if t not in deep_tf.op_handlers and t not in _INERT_OPS)
+    cache = model.__dict__.setdefault("_adl_op_types", {})
+    key = tuple(input_shape)
+    if key not in cache:  # tracing the graph costs a second or two; the ops never change
+        cache[key] = input_dependent_op_types(model, input_shape)
+    return sorted(t for t in cache[key] if t not in deep_tf.op_handlers and t not in _INERT_OPS)
+
+
+@contextlib.contextmanager
+def inference_only(model):
+    """Freezes every layer of ``model`` while shap runs it, restoring the flags after.
+
+    shap's explainers call ``model(data)`` without ``training=False``; for a
+    Keras 3 model that call can run BatchNormalization in training mode and
+    overwrite its moving statistics (seen on the ResNet zoo entries: the
+    explained model's outputs changed by 1e-2). Keras 3 BatchNormalization
+    uses its moving statistics whenever the layer is not trainable.
+    """
+    layers = [l for l in model._flatten_layers(include_self=True, recursive=True)]
+    flags = [l.trainable for l in layers]
+    try:
+        for layer in layers:
+            layer.trainable = False
+        yield model
+    finally:
+        for layer, flag in zip(layers, flags):
+            layer.trainable = flag
 
 
 def _single_output(model, index):
@@ -107,7 +131,7 @@ def deep(model, x, targets, background):
     base = np.zeros(len(x))
     for c in np.unique(targets):
         idx = np.flatnonzero(targets == c)
-        with _quiet():
+        with _quiet(), inference_only(model):
             ex = shap.DeepExplainer(_single_output(model, c), background)
             sv = ex.shap_values(x[idx], check_additivity=False)
         values[idx] = np.asarray(sv).reshape(x[idx].shape)
@@ -123,7 +147,7 @@ def gradient(model, x, targets, background, nsamples=200, seed=0, batch_size=50)
     for c in np.unique(targets):
         idx = np.flatnonzero(targets == c)
         sub = _single_output(model, c)
-        with _quiet():
+        with _quiet(), inference_only(model):
             ex = shap.GradientExplainer(sub, background, batch_size=batch_size)
             sv = ex.shap_values(x[idx], nsamples=nsamples, rseed=seed)
         values[idx] = np.asarray(sv).reshape(x[idx].shape)

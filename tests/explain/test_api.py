@@ -137,3 +137,40 @@ def test_shap_gradient_additive_in_expectation(linear_model):
     # phi = (x - b) * W over sampled b: its mean over the sampled b approaches (x - E b) W
     assert e.additivity_error() < 0.35
     assert np.corrcoef(e.values.ravel(), ((x - bg.mean(0)) * w[:, 1]).ravel())[0, 1] > 0.9
+
+
+def test_explaining_never_changes_batchnorm_statistics():
+    """shap calls model(data) without training=False; the explainers must not let
+    that update BatchNormalization's moving statistics."""
+    import keras
+
+    keras.utils.set_random_seed(7)
+    inp = keras.Input((6, 6, 1))
+    h = keras.layers.Conv2D(4, 3, name="conv")(inp)
+    h = keras.layers.BatchNormalization(name="bn")(h)
+    h = keras.layers.ReLU(name="stage1")(h)
+    out = keras.layers.Dense(3, activation="softmax", name="predictions")(keras.layers.Flatten()(h))
+    model = keras.Model(inp, out)
+    rng = np.random.default_rng(8)
+    x, bg = rng.random((2, 6, 6, 1), dtype="float32"), 3 + rng.random((10, 6, 6, 1), dtype="float32")
+    before = [w.copy() for w in model.get_weights()]
+    for method in ("shap-deep", "shap-gradient"):
+        e = explain(model, x, method, background=bg)
+        for a, b in zip(before, model.get_weights()):
+            np.testing.assert_array_equal(a, b, err_msg=method)
+        assert all(l.trainable for l in model.layers)
+    assert e.method == "shap-gradient"
+    assert explain(model, x, "shap-deep", background=bg).additivity_error() < 1e-4
+
+
+def test_import_stays_light():
+    """The registry imports adl_keras.explain.zoo_entries; shap and lime must load only on use."""
+    import subprocess
+    import sys
+
+    code = ("import sys, adl_keras.explain, adl_keras.explain.zoo_entries\n"
+            "from adl_keras import zoo\n"
+            "assert 'mlp.wine' in zoo.list_models()\n"
+            "print(sorted(m for m in ('shap', 'lime', 'tf_agents') if m in sys.modules))\n")
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
+    assert out.stdout.strip().splitlines()[-1] == "[]"
