@@ -50,8 +50,8 @@ def main(names=None):
             start = time.perf_counter()
             model = zoo.load_model(name)
             report = zoo.evaluate(name, model=model)
-            metrics = "; ".join(f"{k} {m['measured']:.4f} (card {m['card']:.4f})"
-                                for k, m in report["metrics"].items() if m["card"] is not None)
+            shown = [(k, m) for k, m in report["metrics"].items() if m["card"] is not None][:2]
+            metrics = "; ".join(f"{k} {m['measured']:.4g} (card {m['card']:.4g})" for k, m in shown)
             diff = None
             if isinstance(model, keras.Model) and model.inputs:
                 x = _example_input(model)
