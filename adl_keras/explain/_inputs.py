@@ -55,6 +55,18 @@ def check_batch(x, input_shape, name="x"):
     return arr
 
 
+# Input floats per forward / gradient call: bounds memory for large inputs
+# (a 224x224x3 ImageNet backbone gets 26 images per forward, 6 per gradient
+# call) while small inputs keep their large batches.
+FORWARD_BUDGET = 4 * 2**20
+GRADIENT_BUDGET = 2**20
+
+
+def capped_batch(batch_size, input_shape, budget):
+    """``batch_size`` reduced so that one batch holds at most ``budget`` input floats."""
+    return int(max(1, min(int(batch_size), budget // max(1, int(np.prod(input_shape))))))
+
+
 class Forward:
     """``f(x)`` as NumPy, in large batches through one traced ``tf.function``.
 
@@ -69,6 +81,7 @@ class Forward:
             raise ValueError(f"batch_size must be a positive int. Received: batch_size={batch_size!r}")
         self.model = model
         self.batch_size = int(batch_size)
+        self.effective_batch_size = capped_batch(batch_size, model_input_shape(model), FORWARD_BUDGET)
         spec = tf.TensorSpec((None,) + model_input_shape(model), tf.float32)
         self._fn = tf.function(lambda z: model(z, training=False), input_signature=[spec])
         self.calls = 0
@@ -76,9 +89,10 @@ class Forward:
     def __call__(self, x):
         x = np.asarray(x, dtype="float32")
         out = []
-        for start in range(0, len(x), self.batch_size):
+        step = self.effective_batch_size
+        for start in range(0, len(x), step):
             self.calls += 1
-            out.append(np.asarray(self._fn(x[start:start + self.batch_size])))
+            out.append(np.asarray(self._fn(x[start:start + step])))
         y = np.concatenate(out) if out else np.zeros((0,))
         return y.reshape(len(x), -1)
 

@@ -9,6 +9,8 @@ import re
 
 import numpy as np
 
+from adl_keras.explain._inputs import GRADIENT_BUDGET, capped_batch
+
 
 def _target_gradient_fn(model):
     """A traced ``(z, onehot) -> (d sum_j onehot_j f_j(z) / dz, f(z))``."""
@@ -43,6 +45,7 @@ def gradients(model, x, targets, num_outputs, batch_size=256):
 
     fn = _gradient_fn(model)
     x = np.asarray(x, dtype="float32")
+    batch_size = capped_batch(batch_size, x.shape[1:], GRADIENT_BUDGET)
     onehot = np.eye(num_outputs, dtype="float32")[np.asarray(targets)]
     out = np.empty_like(x)
     for s in range(0, len(x), batch_size):
@@ -104,6 +107,7 @@ def integrated_gradients(model, x, targets, num_outputs, baselines, steps=64, ba
     fn = _gradient_fn(model)
     x = np.asarray(x, dtype="float32")
     baselines = np.asarray(baselines, dtype="float32")
+    batch_size = capped_batch(batch_size, x.shape[1:], GRADIENT_BUDGET)
     alphas, weights = trapezoid_alphas(steps)
     m, k = len(baselines), len(alphas)
     eye = np.eye(num_outputs, dtype="float32")
@@ -177,6 +181,7 @@ def grad_cam(model, x, targets, layer=None, batch_size=128):
     conv = find_gradcam_layer(model, layer)
     sub, dense = _logit_model(model, conv)
     x = np.asarray(x, dtype="float32")
+    batch_size = capped_batch(batch_size, x.shape[1:], GRADIENT_BUDGET)
     h, w, c = x.shape[1:]
     out = np.empty(x.shape, dtype="float32")
     for s in range(0, len(x), batch_size):
