@@ -7,8 +7,11 @@ from adl_keras.zoo.registry import register
 
 def train_lenet5_digits(seed=0, progress=None, epochs=60):
     """Recipe of ``lenet5.digits``: Adam 1e-3, batch 32, early stopping on val."""
+    import keras
+
     from adl_keras import data
 
+    keras.utils.set_random_seed(seed)  # seeds the initial weights too
     ds = data.load("digits")
     model = lenet5((8, 8, 1), num_classes=10, resize_to=(32, 32), name="lenet5_digits")
     info = training.fit_classifier(
