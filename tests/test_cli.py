@@ -68,3 +68,11 @@ def test_console_script_help():
     assert res.returncode == 0
     for cmd in ("list", "info", "train", "evaluate", "export", "explain"):
         assert cmd in res.stdout
+
+
+def test_explain_writes_png(capsys, tmp_path):
+    out = tmp_path / "wine.png"
+    code, stdout, _ = run(capsys, "explain", "mlp.wine", "--index", "3", "--method", "integrated-gradients",
+                          "--out", str(out))
+    assert code == 0 and "wrote" in stdout
+    assert out.read_bytes()[:8] == b"\x89PNG\r\n\x1a\n" and out.stat().st_size > 1000
