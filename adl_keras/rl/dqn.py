@@ -16,11 +16,8 @@ Example:
 """
 
 import dataclasses
-import os
 import pickle
-import tempfile
 import time
-from pathlib import Path
 
 import keras
 import numpy as np
@@ -480,20 +477,9 @@ class DQN:
         Returns:
             pathlib.Path of the checkpoint.
         """
-        path = Path(path)
-        path.parent.mkdir(parents=True, exist_ok=True)
-        fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".part", dir=path.parent)
-        try:
-            with os.fdopen(fd, "wb") as handle:
-                pickle.dump(self.get_state(), handle, protocol=pickle.HIGHEST_PROTOCOL)
-                handle.flush()
-                os.fsync(handle.fileno())
-            os.replace(tmp, path)
-        except BaseException:
-            if os.path.exists(tmp):
-                os.unlink(tmp)
-            raise
-        return path
+        from adl_keras.zoo.store import atomic_write_bytes
+
+        return atomic_write_bytes(path, pickle.dumps(self.get_state(), protocol=pickle.HIGHEST_PROTOCOL))
 
     @classmethod
     def load_checkpoint(cls, path):
