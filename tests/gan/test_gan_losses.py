@@ -15,25 +15,25 @@ def _sigmoid(x):
     return 1.0 / (1.0 + np.exp(-x.astype("float64")))
 
 
-def _close(tensor, expected, tol=1e-5):
+def _assert_close(tensor, expected, tol=1e-5):
     np.testing.assert_allclose(float(tensor), expected, rtol=tol, atol=tol)
 
 
 def test_minimax_value_and_discriminator_loss_by_hand():
     d_real, d_fake = _sigmoid(REAL), _sigmoid(FAKE)
     value = np.mean(np.log(d_real)) + np.mean(np.log(1 - d_fake))  # V(D,G)
-    _close(losses.minimax_value(REAL, FAKE), value)
-    _close(losses.minimax_discriminator_loss(REAL, FAKE), -value)
+    _assert_close(losses.minimax_value(REAL, FAKE), value)
+    _assert_close(losses.minimax_discriminator_loss(REAL, FAKE), -value)
     # the same as binary cross-entropy with labels 1 (real) and 0 (fake)
     bce = keras.losses.BinaryCrossentropy(from_logits=True)
-    _close(losses.minimax_discriminator_loss(REAL, FAKE),
+    _assert_close(losses.minimax_discriminator_loss(REAL, FAKE),
            float(bce(np.ones(4), REAL)) + float(bce(np.zeros(4), FAKE)))
 
 
 def test_saturating_and_non_saturating_generator_losses_by_hand():
     d_fake = _sigmoid(FAKE)
-    _close(losses.minimax_generator_loss(FAKE), np.mean(np.log(1 - d_fake)))
-    _close(losses.non_saturating_generator_loss(FAKE), -np.mean(np.log(d_fake)))
+    _assert_close(losses.minimax_generator_loss(FAKE), np.mean(np.log(1 - d_fake)))
+    _assert_close(losses.non_saturating_generator_loss(FAKE), -np.mean(np.log(d_fake)))
 
 
 def test_saturating_loss_vanishes_where_non_saturating_does_not():
@@ -47,24 +47,24 @@ def test_saturating_loss_vanishes_where_non_saturating_does_not():
     g_sat = float(tape.gradient(sat, logits)[0])
     g_ns = float(tape.gradient(ns, logits)[0])
     # d/dl log(1 - s(l)) = -s(l);  d/dl -log s(l) = -(1 - s(l))
-    _close(g_sat, -_sigmoid(np.array([-8.0]))[0])
-    _close(g_ns, -(1 - _sigmoid(np.array([-8.0]))[0]))
+    _assert_close(g_sat, -_sigmoid(np.array([-8.0]))[0])
+    _assert_close(g_ns, -(1 - _sigmoid(np.array([-8.0]))[0]))
     assert abs(g_sat) < 1e-3 < abs(g_ns)
 
 
 def test_wasserstein_losses_by_hand():
-    _close(losses.wasserstein_critic_loss(REAL, FAKE), FAKE.mean() - REAL.mean())
-    _close(losses.wasserstein_generator_loss(FAKE), -FAKE.mean())
-    _close(losses.wasserstein_estimate(REAL, FAKE), REAL.mean() - FAKE.mean())
+    _assert_close(losses.wasserstein_critic_loss(REAL, FAKE), FAKE.mean() - REAL.mean())
+    _assert_close(losses.wasserstein_generator_loss(FAKE), -FAKE.mean())
+    _assert_close(losses.wasserstein_estimate(REAL, FAKE), REAL.mean() - FAKE.mean())
 
 
 def test_least_squares_and_hinge_by_hand():
-    _close(losses.least_squares_discriminator_loss(REAL, FAKE),
+    _assert_close(losses.least_squares_discriminator_loss(REAL, FAKE),
            0.5 * np.mean((REAL - 1) ** 2) + 0.5 * np.mean(FAKE ** 2))
-    _close(losses.least_squares_generator_loss(FAKE), 0.5 * np.mean((FAKE - 1) ** 2))
-    _close(losses.hinge_discriminator_loss(REAL, FAKE),
+    _assert_close(losses.least_squares_generator_loss(FAKE), 0.5 * np.mean((FAKE - 1) ** 2))
+    _assert_close(losses.hinge_discriminator_loss(REAL, FAKE),
            np.mean(np.maximum(0, 1 - REAL)) + np.mean(np.maximum(0, 1 + FAKE)))
-    _close(losses.hinge_generator_loss(FAKE), -FAKE.mean())
+    _assert_close(losses.hinge_generator_loss(FAKE), -FAKE.mean())
 
 
 def test_gradient_penalty_linear_critic_known_norm():
@@ -73,11 +73,11 @@ def test_gradient_penalty_linear_critic_known_norm():
     critic = lambda x: keras.ops.sum(x * a, axis=-1, keepdims=True)  # noqa: E731
     rng = np.random.default_rng(0)
     real, fake = rng.normal(size=(6, 4)).astype("float32"), rng.normal(size=(6, 4)).astype("float32")
-    _close(losses.gradient_penalty(critic, real, fake, seed=1), 16.0, tol=1e-4)
+    _assert_close(losses.gradient_penalty(critic, real, fake, seed=1), 16.0, tol=1e-4)
     # and with images: the norm runs over every non-batch axis
     a_img = np.full((2, 2, 1), 0.5, "float32")  # ||a|| = 1 -> zero penalty
     critic_img = lambda x: keras.ops.sum(x * a_img, axis=(1, 2, 3))  # noqa: E731
-    _close(losses.gradient_penalty(critic_img, np.ones((3, 2, 2, 1)), np.zeros((3, 2, 2, 1)), seed=0), 0.0,
+    _assert_close(losses.gradient_penalty(critic_img, np.ones((3, 2, 2, 1)), np.zeros((3, 2, 2, 1)), seed=0), 0.0,
            tol=1e-4)
 
 
@@ -89,7 +89,7 @@ def test_gradient_penalty_given_eps_by_hand():
     eps = np.array([0.5, 0.25, 1.0], "float32")
     x_hat = eps[:, None] * real + (1 - eps[:, None]) * fake
     expected = np.mean((np.linalg.norm(x_hat, axis=1) - 1) ** 2)
-    _close(losses.gradient_penalty(critic, real, fake, eps=eps), expected)
+    _assert_close(losses.gradient_penalty(critic, real, fake, eps=eps), expected)
 
 
 def test_gradient_penalty_draws_eps_uniform_per_sample():

@@ -19,7 +19,7 @@ def test_entries_are_registered():
         assert entry.task in ("q-table", "q-network") and entry.recipe and entry.evaluator
 
 
-def _evaluate(name):
+def _assert_matches_card(name):
     if not zoo.model_info(name)["pretrained"]:
         pytest.skip(f"{name} has no weights in this checkout")
     result = zoo.evaluate(name)
@@ -28,13 +28,13 @@ def _evaluate(name):
 
 @pytest.mark.parametrize("name", FAST)
 def test_fast_entries_match_their_cards(name):
-    _evaluate(name)
+    _assert_matches_card(name)
 
 
 @pytest.mark.slow
 @pytest.mark.parametrize("name", sorted(set(RL_ENTRIES) - set(FAST)))
 def test_slow_entries_match_their_cards(name):
-    _evaluate(name)
+    _assert_matches_card(name)
 
 
 def test_cartpole_policy_meets_goal_and_exports(tmp_path):
