@@ -16,7 +16,7 @@ class ClassifierConfig:
         learning_rate: Adam learning rate (default 1e-3).
         patience: early-stopping patience on validation accuracy (default 8).
         seed: seeds Python, NumPy and TensorFlow (default 0).
-        augment: optional ``fn(x, rng) -> x`` applied to each training epoch.
+        verbose: Keras ``fit`` verbosity (default 0).
     """
 
     epochs: int = 40

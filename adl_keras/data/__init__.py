@@ -76,15 +76,11 @@ def register_dataset(name):
 
 
 def _ensure_loaders():
-    # Topic modules that register procedural datasets.
+    # Modules that register datasets on import.
     import importlib
 
     for module in DATASET_MODULES:
-        try:
-            importlib.import_module(module)
-        except ModuleNotFoundError as err:
-            if err.name is None or not module.startswith(err.name):
-                raise
+        importlib.import_module(module)
 
 
 def available():
