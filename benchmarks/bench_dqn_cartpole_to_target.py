@@ -1,8 +1,8 @@
 """Environment steps and wall-clock to target: the Keras 3 DQN vs the TF-Agents
 DQN tutorial configuration, side by side in one process.
 
-* native: ``dqn.cartpole``'s recipe (Double DQN, MLP 128-128, 4 updates per
-  4 env steps in one XLA call, NumPy acting) on CartPole-v1, target: mean
+* native: ``dqn.cartpole``'s recipe (Double DQN, MLP 64-64, 64 updates per
+  64 env steps in one XLA-compiled loop, NumPy acting) on CartPole-v1, target: mean
   greedy return >= 475 over 20 evaluation episodes, checked every 1000 env
   steps, at most 50,000 steps.
 * anchor: the TF-Agents DQN tutorial configuration (DqnAgent, Dense 100-50,
@@ -10,7 +10,9 @@ DQN tutorial configuration, side by side in one process.
   CartPole-v0, target: its own, mean return >= 200 (the v0 maximum) over 10
   episodes, checked every 1000 iterations as in the tutorial, at most 20,000.
 
-Wall-clock counts training only (collection + updates), not evaluation.
+Wall-clock counts training only (collection, updates and the first call's
+tracing/compilation on both sides), not evaluation. TF-Agents' seeding does not make
+its runs repeat exactly (its steps to target vary from run to run).
 Medians over seeds 0, 1, 2. Run: ``python -m benchmarks.bench_dqn_cartpole_to_target``
 (``--seeds 0 1 2``); expensive (minutes per seed on a shared 2-core box).
 """

@@ -9,7 +9,9 @@ them into the "im2col" patch tensor). Then
 * convolution is one matrix product of the (N·out, k·C_in) im2col matrix
   with the kernel reshaped to (k·C_in, C_out):
   y[i, o] = b[o] + Σ_j Σ_c x_pad[s·i + d·j, c] · w[j, c, o]
-  (the cross-correlation that ``keras.layers.Conv1D/Conv2D`` compute);
+  (the cross-correlation that ``keras.layers.Conv1D/Conv2D`` compute); at
+  stride 1 its gradients are written out as im2col products too
+  (:func:`_conv_stride1`), strided convolutions use automatic differentiation;
 * max pooling is the maximum over the taps, y[i, c] = max_j x_pad[s·i + j, c]
   (padding with −∞ so that it never wins);
 * average pooling is the sum over the taps divided by the number of real
@@ -173,6 +175,69 @@ def extract_patches(x, kernel_size, strides, dilation_rate, pads, pad_value=0.0)
     return ops.stack(views, axis=-2), out_shape
 
 
+
+def _im2col_matmul(x, kernel, strides, dilation_rate, pads):
+    """im2col by slicing, then one matmul.
+
+    y = [x_pad[s·i + d·j]]_j @ reshape(w, (k·C_in, C_out)), i.e.
+    y[i, o] = Σ_{j,c} x_pad[s·i + d·j, c] w[j, c, o] as an (N·out, C_out) matrix.
+    (Summing one (C_in, C_out) matmul per tap avoids the k-times larger
+    matrix but measured slower in training on CPU.)
+
+    Returns:
+        ``(columns, outputs)``: the (N·out, k·C_in) im2col matrix and the product.
+    """
+    kernel_size = tuple(kernel.shape[:-2])
+    rows = int(np.prod(kernel_size)) * kernel.shape[-2]
+    columns = ops.concatenate(
+        [view for _, view in window_taps(x, kernel_size, strides, dilation_rate, pads)], axis=-1)
+    columns = ops.reshape(columns, (-1, rows))
+    return columns, ops.matmul(columns, ops.reshape(kernel, (rows, kernel.shape[-1])))
+
+
+def _conv_stride1(x, kernel, dilation_rate, pads):
+    """Stride-1 convolution (im2col + matmul) with its backward pass written out.
+
+    Automatic differentiation of the k slices would scatter k padded,
+    input-sized gradients and add them. The analytic gradients are again
+    one im2col product each: with Y = X_col W (W = w reshaped to (k·C_in, C_out))
+
+    * dL/dW = X_colᵀ dL/dY (the forward pass' columns are reused);
+    * dL/dx[p] = Σ_j dL/dy[p + p_before − d·j] w[j]ᵀ, a stride-1
+      cross-correlation of the zero-padded dL/dy with the flipped kernel,
+      input and output channels swapped, padded by d(k − 1) − p_before in
+      front and d(k − 1) − p_after behind (both >= 0 at stride 1).
+
+    Returns:
+        the (N·out, C_out) product.
+    """
+    kernel_size = tuple(kernel.shape[:-2])
+    rank = len(kernel_size)
+    spatial = tuple(x.shape[1:1 + rank])
+    channels_in, filters = kernel.shape[-2], kernel.shape[-1]
+    out_shape = _out_shape(spatial, kernel_size, (1,) * rank, dilation_rate, pads)
+    back_pads = [(d * (k - 1) - before, d * (k - 1) - after)
+                 for (before, after), k, d in zip(pads, kernel_size, dilation_rate)]
+
+    @ops.custom_gradient
+    def conv(x, kernel):
+        columns, outputs = _im2col_matmul(x, kernel, (1,) * rank, dilation_rate, pads)
+
+        def grad(*args, upstream=None):
+            if upstream is None:
+                (upstream,) = args
+            upstream = ops.reshape(upstream, (-1, filters))
+            d_kernel = ops.reshape(ops.matmul(ops.transpose(columns), upstream), kernel.shape)
+            flipped = ops.swapaxes(ops.flip(kernel, axis=tuple(range(rank))), -1, -2)  # w[k-1-j]ᵀ
+            upstream = ops.reshape(upstream, (-1,) + out_shape + (filters,))
+            _, d_x = _im2col_matmul(upstream, flipped, (1,) * rank, dilation_rate, back_pads)
+            return ops.reshape(d_x, (-1,) + spatial + (channels_in,)), d_kernel
+
+        return outputs, grad
+
+    return conv(x, kernel)
+
+
 def _static_spatial(layer, input_shape, rank):
     shape = tuple(input_shape)
     if len(shape) != rank + 2:
@@ -248,23 +313,16 @@ class _Conv(keras.layers.Layer):
             )
 
     def call(self, inputs):
-        spatial, channels = _static_spatial(self, inputs.shape, self.rank)
+        spatial, _ = _static_spatial(self, inputs.shape, self.rank)
         pads = padding_pairs(spatial, self.kernel_size, self.strides, self.dilation_rate, self.padding)
         out_shape = _out_shape(spatial, self.kernel_size, self.strides, self.dilation_rate, pads)
         kernel = ops.cast(self.kernel, inputs.dtype)
-        n_taps = int(np.prod(self.kernel_size))
-        # im2col: the (N·out, k·C_in) matrix of every window's taps, then one matmul
-        # y = [x_pad[s·i + d·j]]_j @ reshape(w, (k·C_in, C_out)) = Σ_{j,c} x_pad[s·i + d·j, c] w[j, c, o].
-        # (Summing one (C_in, C_out) matmul per tap avoids the k-times larger
-        # matrix but measured slower in training on CPU.)
-        columns = ops.concatenate(
-            [view for _, view in window_taps(inputs, self.kernel_size, self.strides, self.dilation_rate, pads)],
-            axis=-1,
-        )
-        outputs = ops.matmul(ops.reshape(columns, (-1, n_taps * channels)),
-                             ops.reshape(kernel, (n_taps * channels, self.filters)))
+        if all(s == 1 for s in self.strides):
+            outputs = _conv_stride1(inputs, kernel, self.dilation_rate, pads)
+        else:
+            _, outputs = _im2col_matmul(inputs, kernel, self.strides, self.dilation_rate, pads)
         # Bias and activation on the 2D product (same values; lets the graph
-        # optimiser fuse matmul + bias + activation like a Dense layer's).
+        # optimiser fuse them like a Dense layer's).
         if self.use_bias:
             outputs = outputs + ops.cast(self.bias, outputs.dtype)
         if self.activation is not None:
