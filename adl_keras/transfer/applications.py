@@ -10,14 +10,19 @@ at each spatial resolution is followed by an identity layer named
 the official ImageNet ``.h5`` files load unchanged (``model.load_weights``
 reads legacy ``.h5`` files layer by layer in depth order).
 
-Weight files and their hashes (the zoo store verifies sha256 only):
+Weight files and their hashes (checked by the zoo store before loading):
 
 * ``convnext_tiny``: Keras lists the sha256 of its file in
   ``keras/src/applications/convnext.py`` (``WEIGHTS_HASHES``), used here.
-* ``mobilenet_v2``, ``resnet50``, ``efficientnet_b0``: Keras lists no hash
-  (MobileNetV2) or an md5 only; no sha256 could be obtained offline, so these
-  entries carry the official URL but no hash and refuse to load pretrained
-  weights until one is supplied (``zoo.load_model(name, weights=URL, sha256=...)``).
+* ``resnet50``, ``efficientnet_b0``: Keras lists only an md5 of each file
+  (``keras/src/applications/resnet.py`` and ``efficientnet.py``
+  ``WEIGHTS_HASHES``, the check ``keras.utils.get_file`` makes). No sha256
+  can be obtained without downloading the file, so the store verifies that
+  md5: the same protection Keras gives, weaker than a sha256 against a
+  deliberately forged file.
+* ``mobilenet_v2``: Keras downloads it without any hash; none is recorded,
+  and pretrained loading is refused until one is supplied
+  (``zoo.load_model(name, weights=URL, sha256=...)``).
 
 Example:
     >>> model = keras_application("mobilenet_v2", input_shape=(96, 96, 3), num_classes=5)
@@ -62,7 +67,8 @@ ARCHITECTURES = {
         "top": (),
         "url": _KA + "resnet/resnet50_weights_tf_dim_ordering_tf_kernels.h5",
         "sha256": None,
-        "hash_source": "md5 2cb95161c43110f7111970584f804107 only (keras/src/applications/resnet.py)",
+        "md5": "2cb95161c43110f7111970584f804107",
+        "hash_source": "keras/src/applications/resnet.py WEIGHTS_HASHES['resnet50'][0], an md5 (Keras lists no sha256)",
     },
     "efficientnet_b0": {
         "constructor": "EfficientNetB0",
@@ -71,7 +77,8 @@ ARCHITECTURES = {
         "top": ("dropout",),
         "url": "https://storage.googleapis.com/keras-applications/efficientnetb0.h5",
         "sha256": None,
-        "hash_source": "md5 902e53a9f72be733fc0bcb005b3ebbac only (keras/src/applications/efficientnet.py)",
+        "md5": "902e53a9f72be733fc0bcb005b3ebbac",
+        "hash_source": "keras/src/applications/efficientnet.py WEIGHTS_HASHES['b0'][0], an md5 (Keras lists no sha256)",
     },
 }
 

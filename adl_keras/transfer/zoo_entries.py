@@ -44,8 +44,9 @@ for _arch, _spec in ARCHITECTURES.items():
 def write_imagenet_card(arch, root=None):
     """Writes ``zoo/<arch>.imagenet/{meta.json,README.md}`` for an external-weights entry.
 
-    The weights are not shipped: the card points at the official URL and,
-    when Keras lists one, the sha256 that the store verifies on download.
+    The weights are not shipped: the card points at the official URL and
+    the hash Keras lists for the file (a sha256, or an md5 where Keras lists
+    only that), which the store verifies on download.
 
     Returns:
         the meta dict.
@@ -74,9 +75,15 @@ def write_imagenet_card(arch, root=None):
         "training": {"source": "official keras.applications ImageNet weights (not retrained here)"},
         "versions": cards._versions(),
     }
+    if spec.get("md5") and not spec["sha256"]:
+        meta["weights"]["md5"] = spec["md5"]
     if spec["sha256"]:
         hash_line = f"| sha256 | `{spec['sha256']}` (from {spec['hash_source']}) |"
         load = f"model = adl_keras.zoo.load_model({entry.name!r})   # downloads and verifies once"
+    elif spec.get("md5"):
+        hash_line = (f"| md5 | `{spec['md5']}` (from {spec['hash_source']}); the store verifies this md5, "
+                     "as keras.utils.get_file does. Pass weights=URL, sha256=... to pin a sha256 instead. |")
+        load = f"model = adl_keras.zoo.load_model({entry.name!r})   # downloads and verifies (md5) once"
     else:
         hash_line = (f"| sha256 | **unknown**: {spec['hash_source']}. No sha256 could be obtained without "
                      "downloading the file, so none is recorded and pretrained loading is refused. |")
@@ -94,7 +101,7 @@ def write_imagenet_card(arch, root=None):
         f"| licence | {entry.licence} |",
         "", "## Load", "", "```python", "import adl_keras", load, "```", "",
         "Offline (`ADL_KERAS_OFFLINE=1`) the file must already be in the cache "
-        "(`adl_keras.zoo.store.cached_path(url, sha256)`).", "",
+        "(`adl_keras.zoo.store.cached_path(url, sha256=...)`, or `md5=...` for an md5-verified entry).", "",
     ])
     folder = cards.entry_dir(entry.name, root)
     store.atomic_write_bytes(folder / cards.META_FILE, (json.dumps(meta, indent=2) + "\n").encode())

@@ -41,7 +41,7 @@ def model_info(name):
     Returns:
         dict with name, description, topic, task, dataset (name and split),
         input_shape, params, metrics (value, split, command each), weights
-        (file, sha256, size, url), licence, recipe and ``pretrained``.
+        (file, sha256 or a publisher's md5, size, url), licence, recipe and ``pretrained``.
     """
     entry = get_entry(name)
     meta = cards.read_meta(name) or {}
@@ -59,7 +59,7 @@ def model_info(name):
         "weights": meta.get("weights"),
         "licence": entry.licence,
         "recipe": f"adl-zoo train {name}" if entry.recipe else None,
-        "pretrained": bool(meta.get("weights", {}).get("sha256")),
+        "pretrained": cards.weights_hashes(meta) is not None,
         "card": str(cards.entry_dir(name) / cards.CARD_FILE) if meta else None,
     }
     return info
@@ -68,12 +68,13 @@ def model_info(name):
 def weights_path(name):
     """A verified local path to the entry's weights (zoo folder, cache or URL)."""
     meta = cards.read_meta(name)
-    if meta and meta.get("weights", {}).get("url") and not meta["weights"].get("sha256"):
+    hashes = cards.weights_hashes(meta)
+    if meta and meta.get("weights", {}).get("url") and not hashes:
         raise WeightsError(
             f"Zoo entry {name!r} has weights at {meta['weights']['url']} but no recorded sha256, so "
             "they cannot be verified; pass weights=PATH_OR_URL and sha256=HEX to load_model."
         )
-    if not meta or not meta.get("weights", {}).get("sha256"):
+    if not hashes:
         raise WeightsError(
             f"Zoo entry {name!r} has no pretrained weights; train them with "
             f"`adl-zoo train {name}` or load it with pretrained=False."
@@ -81,9 +82,9 @@ def weights_path(name):
     w = meta["weights"]
     local = cards.entry_dir(name) / w["file"]
     if local.exists():
-        return store.verify_file(local, w["sha256"], w.get("size"))
+        return store.verify_file(local, size=w.get("size"), **hashes)
     if w.get("url"):
-        return store.fetch(w["url"], w["sha256"], w.get("size"))
+        return store.fetch(w["url"], size=w.get("size"), **hashes)
     raise WeightsError(
         f"Weights of {name!r} are missing: {local} does not exist and the card has no URL."
     )

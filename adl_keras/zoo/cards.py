@@ -25,16 +25,26 @@ def read_meta(name, root=None):
     return json.loads(path.read_text())
 
 
+def weights_hashes(meta):
+    """The card's expected hash as store keyword arguments: ``{"sha256": ...}``,
+    or ``{"md5": ...}`` where the publisher lists only an md5; None if neither."""
+    weights = (meta or {}).get("weights") or {}
+    if weights.get("sha256"):
+        return {"sha256": weights["sha256"]}
+    if weights.get("md5"):
+        return {"md5": weights["md5"]}
+    return None
+
+
 def weights_shipped(name, root=None):
     """Whether the entry's weights file lies in the zoo folder (no download)."""
     meta = read_meta(name, root)
-    return bool(meta and meta.get("weights", {}).get("sha256")
-                and (entry_dir(name, root) / meta["weights"]["file"]).exists())
+    return bool(weights_hashes(meta) and (entry_dir(name, root) / meta["weights"]["file"]).exists())
 
 
 def has_weights(name):
-    meta = read_meta(name)
-    return bool(meta and meta.get("weights", {}).get("sha256"))
+    """Whether the card records weights with a hash they can be verified against."""
+    return weights_hashes(read_meta(name)) is not None
 
 
 def _versions():

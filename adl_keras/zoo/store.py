@@ -1,7 +1,10 @@
 """Verified weight store: zoo folder, local path, or http(s)/file URL with a cache.
 
 Every file is checked against its sha256 (and size, when known) before any
-weight is assigned. Downloads go to a temporary file in the cache folder and
+weight is assigned. Where a publisher lists only an md5 for its file (Keras
+does for some ``keras.applications`` weights, the same check
+``keras.utils.get_file`` makes), that md5 is checked instead; an md5 is
+never computed or recorded by adl_keras itself. Downloads go to a temporary file in the cache folder and
 are renamed into place only once complete and verified, so an interrupted or
 corrupt download never leaves a half-written file behind.
 
@@ -28,7 +31,7 @@ class WeightsError(RuntimeError):
 
 
 class WeightsIntegrityError(WeightsError):
-    """A weights file does not match its recorded sha256 or size."""
+    """A weights file does not match its recorded hash or size."""
 
 
 class OfflineError(WeightsError):
@@ -53,40 +56,64 @@ def is_offline():
     return os.environ.get("ADL_KERAS_OFFLINE", "") not in ("", "0", "false", "False")
 
 
-def sha256_of(path):
-    """The hex sha256 of a file, read in chunks."""
-    digest = hashlib.sha256()
+def file_digest(path, algorithm="sha256"):
+    """The hex digest of a file ("sha256" or "md5"), read in chunks."""
+    digest = hashlib.new(algorithm)
     with open(path, "rb") as handle:
         for chunk in iter(lambda: handle.read(_CHUNK), b""):
             digest.update(chunk)
     return digest.hexdigest()
 
 
-def verify_file(path, sha256, size=None):
-    """Raises WeightsIntegrityError unless ``path`` has this size and sha256."""
+def sha256_of(path):
+    """The hex sha256 of a file, read in chunks."""
+    return file_digest(path, "sha256")
+
+
+def expected_digest(sha256=None, md5=None):
+    """Validates the expected hash: ``("sha256", hex)``, or ``("md5", hex)``
+    when only a publisher's md5 is known.
+
+    Raises:
+        ValueError: neither is given, or one is not a hex string of the right length.
+    """
+    for name, value, length in (("sha256", sha256, 64), ("md5", md5, 32)):
+        if value is None:
+            continue
+        if not isinstance(value, str) or len(value) != length or any(c not in "0123456789abcdefABCDEF" for c in value):
+            raise ValueError(f"{name} must be a {length}-character hex string. Received: {name}={value!r}")
+        return name, value.lower()
+    raise ValueError("Weights need an expected sha256= (64 hex characters), or md5= (32) where the publisher "
+                     "lists only an md5, to be verified. Received: sha256=None, md5=None")
+
+
+def verify_file(path, sha256=None, size=None, md5=None):
+    """Raises WeightsIntegrityError unless ``path`` has this size and hash
+    (``sha256``, or ``md5`` when only a publisher's md5 is known)."""
+    algorithm, expected = expected_digest(sha256, md5)
     path = Path(path)
     if size is not None and path.stat().st_size != size:
         raise WeightsIntegrityError(
             f"Weights file {path} has {path.stat().st_size} bytes, expected "
-            f"{size} (sha256 expected {sha256}). The file is truncated or is "
+            f"{size} ({algorithm} expected {expected}). The file is truncated or is "
             "not the recorded weights; delete it and fetch it again."
         )
-    actual = sha256_of(path)
-    if actual != sha256:
+    actual = file_digest(path, algorithm)
+    if actual != expected:
         raise WeightsIntegrityError(
-            f"Weights file {path} failed verification: expected sha256 "
-            f"{sha256}, actual {actual}. Refusing to load it."
+            f"Weights file {path} failed verification: expected {algorithm} "
+            f"{expected}, actual {actual}. Refusing to load it."
         )
     return path
 
 
-def _atomic_copy_stream(stream, target, sha256, size):
+def _atomic_copy_stream(stream, target, sha256, size, md5=None):
     target.parent.mkdir(parents=True, exist_ok=True)
     fd, tmp = tempfile.mkstemp(prefix=f".{target.name}.", suffix=".part", dir=target.parent)
     try:
         with os.fdopen(fd, "wb") as out:
             shutil.copyfileobj(stream, out, _CHUNK)
-        verify_file(tmp, sha256, size)
+        verify_file(tmp, sha256, size, md5)
         os.replace(tmp, target)
     except BaseException:
         if os.path.exists(tmp):
@@ -95,19 +122,21 @@ def _atomic_copy_stream(stream, target, sha256, size):
     return target
 
 
-def cached_path(url, sha256):
-    """Where ``url`` is cached: ``<cache>/weights/<sha256[:16]>/<basename>``."""
+def cached_path(url, sha256=None, md5=None):
+    """Where ``url`` is cached: ``<cache>/weights/<hash[:16]>/<basename>``."""
+    _, expected = expected_digest(sha256, md5)
     name = Path(urllib.parse.urlparse(url).path).name or "weights.h5"
-    return cache_dir() / "weights" / sha256[:16] / name
+    return cache_dir() / "weights" / expected[:16] / name
 
 
-def fetch(source, sha256, size=None):
+def fetch(source, sha256=None, size=None, md5=None):
     """Returns a local, verified path for ``source``.
 
     Args:
         source: a local path, or a ``file://``, ``http://`` or ``https://`` URL.
         sha256: the expected hex digest; always checked.
         size: the expected size in bytes, or None.
+        md5: the publisher's md5, used only when no sha256 is given (default None).
 
     Returns:
         pathlib.Path of the verified file (the cache entry for URLs).
@@ -116,21 +145,22 @@ def fetch(source, sha256, size=None):
         FileNotFoundError: a local path does not exist.
         OfflineError: a URL is not cached and ADL_KERAS_OFFLINE is set, or the
             server cannot be reached.
-        WeightsIntegrityError: the file does not match ``sha256``/``size``.
+        WeightsIntegrityError: the file does not match its hash or ``size``.
+        ValueError: no valid hash is given.
     """
-    if not isinstance(sha256, str) or len(sha256) != 64:
-        raise ValueError(f"sha256 must be a 64-character hex string. Received: sha256={sha256!r}")
+    algorithm, expected = expected_digest(sha256, md5)
+    hashes = {"sha256": sha256, "md5": md5 if sha256 is None else None}
     source = str(source)
     scheme = urllib.parse.urlparse(source).scheme
     if scheme not in ("http", "https", "file"):
         path = Path(source)
         if not path.exists():
             raise FileNotFoundError(f"Weights file not found: {path}")
-        return verify_file(path, sha256, size)
-    target = cached_path(source, sha256)
+        return verify_file(path, size=size, **hashes)
+    target = cached_path(source, **hashes)
     if target.exists():
         try:
-            return verify_file(target, sha256, size)
+            return verify_file(target, size=size, **hashes)
         except WeightsIntegrityError:
             if is_offline():
                 raise
@@ -144,18 +174,18 @@ def fetch(source, sha256, size=None):
     if is_offline():
         raise OfflineError(
             f"ADL_KERAS_OFFLINE is set and {target} is not cached. Fetch "
-            f"{source} on a connected machine into that path (sha256 {sha256}), "
+            f"{source} on a connected machine into that path ({algorithm} {expected}), "
             "or unset ADL_KERAS_OFFLINE."
         )
     try:
         with urllib.request.urlopen(source, timeout=DOWNLOAD_TIMEOUT_S) as response:
-            return _atomic_copy_stream(response, target, sha256, size)
+            return _atomic_copy_stream(response, target, hashes["sha256"], size, hashes["md5"])
     except urllib.error.HTTPError as err:
         raise OfflineError(f"Could not download {source}: HTTP {err.code} {err.reason}") from err
     except (urllib.error.URLError, TimeoutError, ConnectionError) as err:
         raise OfflineError(
             f"Could not download {source} ({err}). Put the file at {target} "
-            f"(sha256 {sha256}) or check the network."
+            f"({algorithm} {expected}) or check the network."
         ) from err
 
 

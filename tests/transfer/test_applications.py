@@ -158,15 +158,38 @@ def test_offline_error_then_cached_file_works_offline(served, monkeypatch):
 
 
 def test_imagenet_entries_cards_and_hashes():
-    from keras.src.applications import convnext
+    from keras.src.applications import convnext, efficientnet, resnet
 
     assert zoo.model_info("convnext_tiny.imagenet")["weights"]["sha256"] == convnext.WEIGHTS_HASHES["convnext_tiny"][0]
+    # Keras lists only md5s for these files (include_top variant first).
+    assert zoo.model_info("resnet50.imagenet")["weights"]["md5"] == resnet.WEIGHTS_HASHES["resnet50"][0]
+    assert zoo.model_info("efficientnet_b0.imagenet")["weights"]["md5"] == efficientnet.WEIGHTS_HASHES["b0"][0]
     for arch, spec in ARCHITECTURES.items():
         info = zoo.model_info(f"{arch}.imagenet")
         assert info["weights"]["url"] == spec["url"] and info["weights"]["sha256"] == spec["sha256"]
-    # No sha256 known: pretrained loading is refused with what to do.
+        assert info["weights"].get("md5") == spec.get("md5")
+        assert info["pretrained"] == (arch != "mobilenet_v2")
+    # No hash known at all: pretrained loading is refused with what to do.
     with pytest.raises(zoo.WeightsError, match="sha256"):
         transfer.load_model("mobilenet_v2.imagenet")
+
+
+def test_md5_card_downloads_verifies_and_refuses_a_wrong_file(served):
+    """An entry whose card records only a publisher md5 (like resnet50.imagenet) loads through the store."""
+    import hashlib
+
+    card = json.loads((zoo.cards.entry_dir(served["name"]) / "meta.json").read_text())
+    card["weights"]["sha256"] = None
+    card["weights"]["md5"] = hashlib.md5(served["path"].read_bytes()).hexdigest()
+    (zoo.cards.entry_dir(served["name"]) / "meta.json").write_text(json.dumps(card))
+    model = zoo.load_model(served["name"])
+    x = _images(size=8, seed=6) / 255.0
+    np.testing.assert_allclose(model.predict(x, verbose=0), served["reference"].predict(x, verbose=0), atol=1e-6)
+    card["weights"]["md5"] = "f" * 32
+    (zoo.cards.entry_dir(served["name"]) / "meta.json").write_text(json.dumps(card))
+    with pytest.raises(zoo.WeightsIntegrityError, match="expected md5 ffff"):
+        zoo.load_model(served["name"])  # cached under the md5, so this one downloads again and is refused
+    assert not store.cached_path(served["url"], md5="f" * 32).exists()
 
 
 @pytest.mark.slow

@@ -121,6 +121,29 @@ def test_file_url_and_local_path(served, cache):
 def test_bad_sha_argument():
     with pytest.raises(ValueError, match="sha256"):
         store.fetch("x", "abc")
+    with pytest.raises(ValueError, match=r"md5=.*zz"):
+        store.fetch("x", md5="zz" * 16)
+    with pytest.raises(ValueError, match="sha256=None, md5=None"):
+        store.fetch("x")
+
+
+def test_publisher_md5_verifies_download_and_cache(served, cache):
+    """Where a publisher lists only an md5 (Keras for some applications), that md5 is checked."""
+    real = (served["root"] / "real.weights.h5").read_bytes()
+    md5 = hashlib.md5(real).hexdigest()
+    url = f"{served['url']}/real.weights.h5"
+    path = store.fetch(url, md5=md5, size=served["size"])
+    assert path == store.cached_path(url, md5=md5) and path.read_bytes() == real
+    os.environ["ADL_KERAS_OFFLINE"] = "1"
+    try:
+        assert store.fetch(url, md5=md5) == path  # cached copy re-verified offline
+    finally:
+        del os.environ["ADL_KERAS_OFFLINE"]
+    with pytest.raises(store.WeightsIntegrityError, match=f"expected md5 {md5}, actual"):
+        store.fetch(f"{served['url']}/wrong.weights.h5", md5=md5)
+    assert not store.cached_path(f"{served['url']}/wrong.weights.h5", md5=md5).exists()
+    # A sha256, when given, is what is checked (the md5 is then ignored).
+    assert store.fetch(url, served["sha"], md5="0" * 32) == store.cached_path(url, served["sha"])
 
 
 def test_load_model_from_url_verifies_before_assigning(served, cache):
