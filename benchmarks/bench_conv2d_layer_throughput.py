@@ -8,7 +8,10 @@ no XLA on a CPU-only machine; ``--jit`` forces XLA for both).
 
 Writes ``benchmarks/results/conv2d_layer_throughput.json``: value = our
 samples/second, anchor_value = Keras' samples/second, ratio = value / anchor
-(goal >= 0.8).
+(goal >= 0.8). ``details.per_layer_ms`` times each conv layer's shape alone
+(batch 64, in ``tf.function``): Keras' forward and forward+backward, ours,
+and the two parts of ours, the patch gathering (im2col) and the matrix
+product, which bound what any patch-extraction + matmul layer can reach.
 """
 
 import argparse
@@ -35,6 +38,48 @@ def build_cnn(conv_cls, seed=0):
     x = keras.layers.GlobalAveragePooling2D()(x)
     outputs = keras.layers.Dense(10, activation="softmax")(x)
     return keras.Model(inputs, outputs)
+
+
+def per_layer_breakdown(batch_size=64, repeats=30):
+    """Milliseconds per call for each conv layer of :func:`build_cnn` in isolation."""
+    import keras
+    import tensorflow as tf
+    from keras import ops
+
+    from adl_keras.conv import layers as scratch
+
+    def ms(fn):
+        return median_time(fn, repeats=repeats, warmup=3)[0] * 1e3
+
+    rows = []
+    for size, c_in, c_out in ((32, 3, 16), (16, 16, 32), (8, 32, 64)):
+        x = tf.random.normal((batch_size, size, size, c_in), seed=0)
+        row = {"input": [batch_size, size, size, c_in], "filters": c_out}
+        for label, cls in (("ours", scratch.Conv2D), ("keras", keras.layers.Conv2D)):
+            layer = cls(c_out, 3, padding="same")
+            layer.build(x.shape)
+            forward = tf.function(lambda x, layer=layer: layer(x))
+
+            @tf.function
+            def train_step(x, layer=layer, first=(c_in == 3)):
+                with tf.GradientTape() as tape:
+                    tape.watch(x)
+                    loss = ops.sum(layer(x) ** 2)
+                # The first layer's input needs no gradient in a CNN.
+                return tape.gradient(loss, layer.trainable_weights + ([] if first else [x]))
+
+            row[f"{label}_forward"] = ms(lambda: forward(x))
+            row[f"{label}_forward_backward"] = ms(lambda: train_step(x))
+        kernel = tf.random.normal((3, 3, c_in, c_out), seed=1)
+        pads = scratch.padding_pairs((size, size), (3, 3), (1, 1), (1, 1), "same")
+        gather = tf.function(lambda x: ops.concatenate(
+            [v for _, v in scratch.window_taps(x, (3, 3), (1, 1), (1, 1), pads)], axis=-1))
+        columns = ops.reshape(gather(x), (-1, 9 * c_in))
+        product = tf.function(lambda c: ops.matmul(c, ops.reshape(kernel, (9 * c_in, c_out))))
+        row["ours_im2col_only"] = ms(lambda: gather(x))
+        row["ours_matmul_only"] = ms(lambda: product(columns))
+        rows.append({k: round(v, 3) if isinstance(v, float) else v for k, v in row.items()})
+    return rows
 
 
 def main(repeats=11, samples=1024, batch_size=64, jit_compile="auto"):
@@ -89,6 +134,7 @@ def main(repeats=11, samples=1024, batch_size=64, jit_compile="auto"):
             "epoch_seconds": {k: [round(t, 4) for t in v] for k, v in runs.items()},
             "median_of_paired_ratios": float(np.median(pair_ratios)),
             "ratio_of_fastest_epochs": min(runs[keras_label]) / min(runs[ours_label]),
+            "per_layer_ms": per_layer_breakdown(batch_size),
         },
     )
 

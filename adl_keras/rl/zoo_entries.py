@@ -287,7 +287,8 @@ def tf_agents_cartpole_config(seed=0, **overrides):
 
 def train_tf_agents_cartpole(seed=0, progress=None, **overrides):
     """Recipe of ``dqn_tfagents.cartpole``: TF-Agents ``DdqnAgent`` with the
-    Q-network built from the same specs as ``dqn.cartpole`` (MLP 128-128),
+    Q-network built from the same layer specs and builder as ``dqn.cartpole``
+    (``qnetworks.mlp_layer_specs``; MLP 128-128 here, 64-64 there),
     Adam 5e-4, gamma 0.99, batch 64, Huber loss, target copy every 100 train
     steps, epsilon 1 -> 0.02 over 5k steps, one collect step per train step;
     keeps the best evaluation (20 episodes, seeds 20000+). The weights are
