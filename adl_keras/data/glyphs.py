@@ -22,7 +22,7 @@ Example:
     >>> from adl_keras import data
     >>> ds = data.load("glyphs32")
     >>> ds.train[0].shape, ds.num_classes
-    ((2400, 32, 32, 3), 20)
+    ((3600, 32, 32, 3), 20)
 """
 
 import numpy as np
@@ -178,11 +178,11 @@ def generate_glyphs32(n_per_class=200, num_classes=NUM_CLASSES, seed=0, noise=(0
 
 
 @register_dataset("glyphs32")
-def glyphs32(n_per_class=200, num_classes=NUM_CLASSES, seed=0, split_seed=0):
+def glyphs32(n_per_class=300, num_classes=NUM_CLASSES, seed=0, split_seed=0):
     """The procedural ``glyphs32`` dataset with fixed stratified 60/20/20 splits.
 
     Args:
-        n_per_class: images per class (int, default 200: 4,000 images).
+        n_per_class: images per class (int, default 300: 6,000 images).
         num_classes: glyph classes (int, default 20).
         seed: generator seed (int, default 0).
         split_seed: seed of :func:`adl_keras.data.split_indices` (default 0).
