@@ -119,8 +119,11 @@ def _render(ctrl, rng):
     centre = size / 2 + rng.uniform(-2.5, 2.5, size=(m, 1, 2))
     pts = np.einsum("mij,mpj->mpi", rot @ shr, pts) * scale + centre
     grid = np.arange(size, dtype="float32") + 0.5
-    pix = np.stack(np.meshgrid(grid, grid, indexing="ij"), -1).reshape(1, -1, 1, 2)  # (1, H*W, 1, [y, x])
-    dist = np.sqrt(((pix - pts[:, None, :, :].astype("float32")) ** 2).sum(-1)).min(-1)  # (m, H*W)
+    pix_y, pix_x = (g.reshape(1, -1, 1) for g in np.meshgrid(grid, grid, indexing="ij"))  # (1, H*W, 1)
+    pts = pts.astype("float32")
+    dy, dx = pix_y - pts[:, None, :, 0], pix_x - pts[:, None, :, 1]  # (m, H*W, P)
+    # Distance to the nearest stroke point; sqrt after the min (monotone, one sqrt per pixel).
+    dist = np.sqrt((dy * dy + dx * dx).min(-1))  # (m, H*W)
     half_width = rng.uniform(1.0, 2.6, size=(m, 1))
     ink = np.clip(half_width + 0.5 - dist, 0.0, 1.0)  # antialiased edge, one pixel wide
     return ink.reshape(m, size, size)
