@@ -1,4 +1,4 @@
-"""Few-shot transfer: shapes32-pretrained ResNet fine-tuned to sklearn digits, 10 labels per class.
+"""Few-shot transfer: glyphs32-pretrained ResNet fine-tuned to sklearn digits, 10 labels per class.
 
 Three ways, same network, same shots, 5 seeds (the shots and every init
 depend on the seed), test accuracy on the fixed digits test split (360):
@@ -39,7 +39,7 @@ def main(seeds=SEEDS):
     points = 100.0 * (med["fine_tune"] - med["scratch"])
     return write_result(
         "transfer_few_shot",
-        metric="digits test accuracy, 10 labels per class, two-phase fine-tuning of resnet_small.shapes32 "
+        metric=f"digits test accuracy, 10 labels per class, two-phase fine-tuning of {config.backbone} "
                "(median of 5 seeds)",
         unit="accuracy", value=med["fine_tune"],
         anchor="same network trained from scratch on the same shots", anchor_value=med["scratch"],

@@ -61,6 +61,7 @@ _LOADERS: dict = {}
 DATASET_MODULES = (
     "adl_keras.data.offline",
     "adl_keras.data.shapes",
+    "adl_keras.data.glyphs",
     "adl_keras.data.sequences",
 )
 

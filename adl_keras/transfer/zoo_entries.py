@@ -120,7 +120,7 @@ def write_imagenet_cards(root=None):
 
 def train_resnet_small_digits10shot(seed=0, progress=None):
     """Recipe of ``resnet_small.digits10shot``: two-phase fine-tuning of the
-    verified ``resnet_small.shapes32`` backbone on 10 digits per class
+    verified ``few_shot.BACKBONE`` (``resnet_small.glyphs32``) backbone on 10 digits per class
     (:mod:`adl_keras.transfer.few_shot`, default FewShotConfig)."""
     import dataclasses
 
@@ -131,8 +131,8 @@ def train_resnet_small_digits10shot(seed=0, progress=None):
     train, _ = few_shot.few_shot_split(config.shots, seed)
     model, result = few_shot.train_transfer(train, config, seed, two_phase=True, progress=progress)
     info = {
-        "backbone": few_shot.BACKBONE,
-        "backbone_sha256": zoo.model_info(few_shot.BACKBONE)["weights"]["sha256"],
+        "backbone": config.backbone,
+        "backbone_sha256": zoo.model_info(config.backbone)["weights"]["sha256"],
         "labelled_examples": int(len(train[1])),
         "shots_per_class": config.shots,
         "config": dataclasses.asdict(config),
@@ -157,7 +157,7 @@ def _register_digits10shot():
         input_shape=(8, 8, 1),
         recipe=train_resnet_small_digits10shot,
         evaluator=training.classification_evaluator("digits"),
-        description="resnet_small.shapes32 fine-tuned (two phases) to sklearn digits from 10 labelled "
+        description="resnet_small.glyphs32 fine-tuned (two phases) to sklearn digits from 10 labelled "
                     "examples per class; resize 8->32 and grey->RGB inside the model.",
         image=True,
     )

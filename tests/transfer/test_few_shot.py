@@ -38,3 +38,15 @@ def test_run_seed_short():
     cfg = few_shot.FewShotConfig(shots=2, scratch_epochs=2, head_epochs=2, epochs=2)
     out = few_shot.run_seed(0, cfg)
     assert set(out) == {"scratch", "frozen", "fine_tune"} and all(0 <= v <= 1 for v in out.values())
+
+
+def test_backbone_and_eval_split_are_configurable():
+    assert few_shot.FewShotConfig().backbone == few_shot.BACKBONE == "resnet_small.glyphs32"
+    model = few_shot.pretrained_digits_model(num_classes=10, seed=0, backbone="resnet_small.shapes32")
+    source = zoo.load_model("resnet_small.shapes32")
+    np.testing.assert_array_equal(model.get_layer("stem_conv").weights[0].numpy(),
+                                  source.get_layer("stem_conv").weights[0].numpy())
+    _, (xv, yv) = few_shot.few_shot_split(shots=2, seed=0, split="val")
+    assert len(yv) == 359
+    with pytest.raises(ValueError, match="split"):
+        few_shot.few_shot_split(shots=2, seed=0, split="holdout")
