@@ -176,6 +176,18 @@ def extract_patches(x, kernel_size, strides, dilation_rate, pads, pad_value=0.0)
 
 
 
+def _im2col(x, kernel_size, strides, dilation_rate, pads):
+    """The (N·out, k·C) im2col matrix: row i holds x_pad[s·i + d·j, c] for
+    every tap j and channel c, in ``kernel.reshape(k·C, C_out)`` order.
+
+    (Concatenating the taps on the channel axis measured faster than
+    :func:`extract_patches`' stack + reshape, which gives the same matrix.)
+    """
+    columns = ops.concatenate(
+        [view for _, view in window_taps(x, kernel_size, strides, dilation_rate, pads)], axis=-1)
+    return ops.reshape(columns, (-1, int(np.prod(kernel_size)) * x.shape[-1]))
+
+
 def _im2col_matmul(x, kernel, strides, dilation_rate, pads):
     """im2col by slicing, then one matmul.
 
@@ -187,12 +199,8 @@ def _im2col_matmul(x, kernel, strides, dilation_rate, pads):
     Returns:
         ``(columns, outputs)``: the (N·out, k·C_in) im2col matrix and the product.
     """
-    kernel_size = tuple(kernel.shape[:-2])
-    rows = int(np.prod(kernel_size)) * kernel.shape[-2]
-    columns = ops.concatenate(
-        [view for _, view in window_taps(x, kernel_size, strides, dilation_rate, pads)], axis=-1)
-    columns = ops.reshape(columns, (-1, rows))
-    return columns, ops.matmul(columns, ops.reshape(kernel, (rows, kernel.shape[-1])))
+    columns = _im2col(x, tuple(kernel.shape[:-2]), strides, dilation_rate, pads)
+    return columns, ops.matmul(columns, ops.reshape(kernel, (columns.shape[-1], kernel.shape[-1])))
 
 
 def _conv_stride1(x, kernel, dilation_rate, pads):

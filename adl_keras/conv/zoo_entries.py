@@ -5,6 +5,17 @@ from adl_keras.conv.builders import lenet5, resnet_small, vgg_small
 from adl_keras.zoo.registry import register
 
 
+def _fit_on(dataset, builder, build_kwargs, config, goal, progress):
+    """Builds ``builder(**build_kwargs)``, fits it on ``dataset`` with
+    :func:`adl_keras.training.fit_classifier` and records the card's goal."""
+    from adl_keras import data
+
+    model = builder(**build_kwargs)
+    info = training.fit_classifier(model, data.load(dataset), config, progress)
+    info["goals"] = [goal]
+    return model, info
+
+
 def train_lenet5_digits(seed=0, progress=None, epochs=60):
     """Recipe of ``lenet5.digits``: Adam 1e-3, batch 32, early stopping on val."""
     import keras
@@ -39,14 +50,9 @@ register(
 def train_resnet_small_shapes32(seed=0, progress=None, epochs=25):
     """Recipe of ``resnet_small.shapes32``: Adam 2e-3, batch 64, up to 25
     epochs, early stopping on val accuracy (patience 6, best weights kept)."""
-    from adl_keras import data
-
-    ds = data.load("shapes32")
-    model = resnet_small(**RESNET_SMALL_SHAPES32)
     config = training.ClassifierConfig(epochs=epochs, batch_size=64, learning_rate=2e-3, patience=6, seed=seed)
-    info = training.fit_classifier(model, ds, config, progress)
-    info["goals"] = ["held-out (test split) accuracy reported in the card; backbone for transfer learning"]
-    return model, info
+    return _fit_on("shapes32", resnet_small, RESNET_SMALL_SHAPES32, config,
+                   "held-out (test split) accuracy reported in the card; backbone for transfer learning", progress)
 
 
 RESNET_SMALL_SHAPES32 = {"input_shape": (32, 32, 3), "num_classes": 10, "name": "resnet_small_shapes32"}
@@ -74,14 +80,9 @@ VGG_SMALL_SHAPES32 = {"input_shape": (32, 32, 3), "num_classes": 10, "name": "vg
 def train_vgg_small_shapes32(seed=0, progress=None, epochs=45):
     """Recipe of ``vgg_small.shapes32``: Adam 1e-3, batch 64, up to 45 epochs,
     early stopping on val accuracy (patience 8, best weights kept)."""
-    from adl_keras import data
-
-    ds = data.load("shapes32")
-    model = vgg_small(**VGG_SMALL_SHAPES32)
     config = training.ClassifierConfig(epochs=epochs, batch_size=64, learning_rate=1e-3, patience=8, seed=seed)
-    info = training.fit_classifier(model, ds, config, progress)
-    info["goals"] = ["held-out (test split) accuracy reported in the card"]
-    return model, info
+    return _fit_on("shapes32", vgg_small, VGG_SMALL_SHAPES32, config,
+                   "held-out (test split) accuracy reported in the card", progress)
 
 
 register(
@@ -105,15 +106,10 @@ RESNET_SMALL_GLYPHS32 = {"input_shape": (32, 32, 3), "num_classes": 20, "name": 
 def train_resnet_small_glyphs32(seed=0, progress=None, epochs=35):
     """Recipe of ``resnet_small.glyphs32``: Adam 2e-3, batch 64, up to 35
     epochs, early stopping on val accuracy (patience 8, best weights kept)."""
-    from adl_keras import data
-
-    ds = data.load("glyphs32")
-    model = resnet_small(**RESNET_SMALL_GLYPHS32)
     config = training.ClassifierConfig(epochs=epochs, batch_size=64, learning_rate=2e-3, patience=8, seed=seed)
-    info = training.fit_classifier(model, ds, config, progress)
-    info["goals"] = ["held-out (test split) accuracy reported in the card; stroke-feature backbone for "
-                     "few-shot transfer to handwritten digits"]
-    return model, info
+    return _fit_on("glyphs32", resnet_small, RESNET_SMALL_GLYPHS32, config,
+                   "held-out (test split) accuracy reported in the card; stroke-feature backbone for "
+                   "few-shot transfer to handwritten digits", progress)
 
 
 register(

@@ -81,7 +81,7 @@ def cartpole_dqn_config(seed=0, **overrides):
     64 updates every 64 env steps in one compiled call (one call's overhead,
     ~1 ms, per 64 updates; acting lags the learner by at most 64 steps, as in
     rl-baselines3-zoo's train_freq=256/gradient_steps=128), MLP 64-64, Adam
-    1e-3, epsilon decayed over 2,500 steps. Picked on seeds 3-7 (median 20,000 env
+    1e-3, epsilon decayed over 2,500 steps. Picked on seeds 3-7 (median 21,000 env
     steps to a 20-episode mean >= 475); the benchmark uses seeds 0-2.
     """
     from adl_keras.rl.dqn import DQNConfig

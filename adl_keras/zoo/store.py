@@ -134,9 +134,10 @@ def fetch(source, sha256=None, size=None, md5=None):
 
     Args:
         source: a local path, or a ``file://``, ``http://`` or ``https://`` URL.
-        sha256: the expected hex digest; always checked.
+        sha256: the expected hex digest; checked whenever given.
         size: the expected size in bytes, or None.
-        md5: the publisher's md5, used only when no sha256 is given (default None).
+        md5: the publisher's md5, checked only when no sha256 is given
+            (default None). One of the two is required.
 
     Returns:
         pathlib.Path of the verified file (the cache entry for URLs).
