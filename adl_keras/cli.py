@@ -2,7 +2,7 @@
 
     adl-zoo list [PATTERN] [--topic T] [--task T] [--pretrained] [--json]
     adl-zoo info NAME [--json]
-    adl-zoo train NAME [--seed N]
+    adl-zoo train NAME [--seed N] [--epochs N] [--workers N | --strategy S] [--backup-dir DIR]
     adl-zoo evaluate NAME [--json]
     adl-zoo export NAME --format savedmodel|keras --out DIR
     adl-zoo explain NAME --index I --method M --out FILE.png
@@ -49,10 +49,45 @@ def _cmd_info(args):
 
 
 def _cmd_train(args):
+    from adl_keras import distribute
+
+    if args.workers is not None:
+        if args.workers < 1:
+            raise ValueError(f"--workers must be >= 1. Received: --workers {args.workers}")
+        if args.strategy not in ("auto", "multi_worker"):
+            raise ValueError(f"--workers starts a multi-worker cluster; it cannot be combined with "
+                             f"--strategy {args.strategy}.")
+        if os.environ.get("TF_CONFIG"):
+            raise ValueError("--workers starts its own local cluster; unset TF_CONFIG (or drop --workers "
+                             "and run one command per task with --strategy multi_worker).")
+        # An RL entry refuses in the parent already, before any worker starts.
+        from adl_keras import zoo
+
+        if zoo.get_entry(args.name).topic == "rl" and args.workers > 1:
+            raise ValueError(f"Zoo entry {args.name!r} trains in one process (its environment loop is not "
+                             f"distributed). Received: --workers {args.workers}")
+        worker_args = ["train", args.name, "--seed", str(args.seed), "--strategy", "multi_worker"]
+        if args.backup_dir:
+            worker_args += ["--backup-dir", args.backup_dir]
+        if args.epochs is not None:
+            worker_args += ["--epochs", str(args.epochs)]
+        if args.out:
+            worker_args += ["--out", args.out]
+        _progress(f"starting {args.workers} local workers on 127.0.0.1 ({args.threads} thread(s) each)")
+        return distribute.launch_local_workers(worker_args, args.workers, threads=args.threads)
+
+    distribute.configure_threads()
     from adl_keras import zoo
 
-    _progress(f"training {args.name} (seed {args.seed})")
-    meta = zoo.train(args.name, seed=args.seed, progress=_progress)
+    strategy = None if args.strategy == "default" else distribute.get_strategy(args.strategy)
+    chief = distribute.is_chief()
+    if chief:
+        _progress(f"training {args.name} (seed {args.seed})")
+    kwargs = {} if args.epochs is None else {"epochs": args.epochs}
+    meta = zoo.train(args.name, seed=args.seed, progress=_progress, root=args.out, strategy=strategy,
+                     backup_dir=args.backup_dir, **kwargs)
+    if not chief:
+        return 0
     for key, m in meta["metrics"].items():
         print(f"{args.name}: {key} = {m['value']:.4f} on the {m['split']} split")
     print(f"wrote {meta['weights']['file']} (sha256 {meta['weights']['sha256']})")
@@ -109,6 +144,15 @@ def build_parser():
     p = sub.add_parser("train", help="reproduce an entry's weights with its recipe")
     p.add_argument("name")
     p.add_argument("--seed", type=int, default=0)
+    p.add_argument("--epochs", type=int, default=None, help="override the recipe's epoch budget")
+    p.add_argument("--out", default=None, help="zoo folder to write the entry into")
+    p.add_argument("--strategy", choices=("auto", "default", "mirrored", "multi_worker"), default="auto",
+                   help="tf.distribute strategy; multi_worker reads TF_CONFIG (auto: from TF_CONFIG and devices)")
+    p.add_argument("--workers", type=int, default=None,
+                   help="start N local worker processes on 127.0.0.1 (tries multi-worker training on one box)")
+    p.add_argument("--threads", type=int, default=1, help="TensorFlow threads per local worker (with --workers)")
+    p.add_argument("--backup-dir", default=None,
+                   help="BackupAndRestore folder: a killed run started again with the same command resumes")
     p.set_defaults(fn=_cmd_train)
     p = sub.add_parser("evaluate", help="re-measure an entry's metrics against its card")
     p.add_argument("name")

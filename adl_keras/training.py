@@ -5,6 +5,8 @@ import dataclasses
 
 import numpy as np
 
+from adl_keras import distribute
+
 
 @dataclasses.dataclass
 class ClassifierConfig:
@@ -56,20 +58,31 @@ def fit_classifier(model, dataset, config=None, progress=None):
         loss="sparse_categorical_crossentropy",
         metrics=["accuracy"],
     )
-    stop = keras.callbacks.EarlyStopping(
-        monitor="val_accuracy", patience=config.patience, restore_best_weights=True
-    )
+    early = {"monitor": "val_accuracy", "patience": config.patience, "restore_best_weights": True}
+    x, y = dataset.train
+    fit_data = {"x": x, "y": y, "batch_size": config.batch_size}
+    run = distribute.current_run()
+    backup_dir = run.fit_backup_dir() if run is not None else None
+    if backup_dir is None:
+        callbacks = [keras.callbacks.EarlyStopping(**early)]
+    else:
+        # Resumable: the model, the epoch, early stopping's state and the data
+        # order of every later epoch continue exactly where a killed run stopped.
+        callbacks = distribute.resumable_callbacks(backup_dir, early_stopping=early)
+        ds, steps = distribute.epoch_ordered_dataset(
+            x, y, config.batch_size, config.seed, config.epochs, distribute.backup_epoch(backup_dir + "/keras"))
+        fit_data = {"x": ds, "steps_per_epoch": steps}
     history = model.fit(
-        dataset.train[0], dataset.train[1],
+        **fit_data,
         validation_data=dataset.val,
         epochs=config.epochs,
-        batch_size=config.batch_size,
-        callbacks=[stop, progress_callback(progress, config.epochs)],
+        callbacks=[*callbacks, progress_callback(progress, config.epochs)],
         verbose=config.verbose,
     )
+    stop = callbacks[-1]
     return {
-        "epochs_run": len(history.history["loss"]),
-        "best_val_accuracy": float(max(history.history["val_accuracy"])),
+        "epochs_run": stop.stopped_epoch + 1 if stop.stopped_epoch else config.epochs,
+        "best_val_accuracy": float(stop.best),
         "config": dataclasses.asdict(config),
     }
 

@@ -201,8 +201,10 @@ class TruncatedBPTTModel(keras.Model):
                 loss = loss + chunk_loss
                 preds.append(y_pred)
             y_pred = ops.concatenate(preds, axis=1)
-        # Same bookkeeping as Keras' own TensorFlow train_step.
-        self._loss_tracker.update_state(loss, sample_weight=ops.shape(x)[0])
+        # Same bookkeeping as Keras' own TensorFlow train_step: _compute_loss divided the
+        # loss by the number of replicas (for the all-reduce sum); the tracker logs it unscaled.
+        replicas = tf.distribute.get_strategy().num_replicas_in_sync
+        self._loss_tracker.update_state(loss * replicas, sample_weight=ops.shape(x)[0])
         return self.compute_metrics(x, y, y_pred, sample_weight=sample_weight)
 
     def get_config(self):

@@ -184,19 +184,33 @@ class GAN(keras.Model):
 
     # ------------------------------------------------------------------ training
     def _noise_seed(self):
+        # A fresh stateless seed, the same on every replica (the seed generator's
+        # state is a mirrored variable); _replica_rows gives each replica its own rows.
+        return ops.cast(self.seed_generator.next(), "int32")
+
+    def _replica_rows(self, draw, batch):
+        """``draw(global_batch)[r*batch:(r+1)*batch]`` on replica r.
+
+        Every replica draws the noise of the whole global batch from the same
+        seed and keeps the rows of its own shard of the real batch (worker r
+        reads rows ``[r*b, (r+1)*b)``), so N replicas at batch b see exactly the
+        z and eps one process sees at batch N*b, and train to the same weights.
+        """
         import tensorflow as tf
 
-        # A fresh stateless seed; replicas get distinct streams (same seed on
-        # every replica would feed them identical z).
-        seed = ops.cast(self.seed_generator.next(), "int32")
-        replica = tf.distribute.get_replica_context()
-        rid = replica.replica_id_in_sync_group if replica is not None else 0
-        return seed + ops.stack([ops.cast(rid, "int32") * 7919, ops.cast(0, "int32")])
+        replicas = tf.distribute.get_strategy().num_replicas_in_sync
+        if replicas == 1:
+            return draw(batch)
+        rid = tf.distribute.get_replica_context().replica_id_in_sync_group
+        start = ops.cast(rid, "int32") * ops.cast(batch, "int32")
+        return draw(batch * replicas)[start:start + batch]
 
     def _noise(self, batch):
         import tensorflow as tf
 
-        return tf.random.stateless_normal((batch, self.latent_dim), seed=self._noise_seed())
+        seed = self._noise_seed()
+        return self._replica_rows(
+            lambda n: tf.random.stateless_normal((n, self.latent_dim), seed=seed), batch)
 
     def _g(self, z, labels, training=True):
         return self.generator([z, labels] if self.conditional else z, training=training)
@@ -218,7 +232,10 @@ class GAN(keras.Model):
             gp = ops.zeros((), "float32")
             if loss.gradient_penalty_weight > 0:
                 critic = lambda x, training=True: self._d(x, labels, training)  # noqa: E731
-                gp = gan_losses.gradient_penalty(critic, real, fake, seed=self._noise_seed())
+                seed = self._noise_seed()
+                eps = self._replica_rows(
+                    lambda n: tf.random.stateless_uniform((n,), seed=seed, minval=0.0, maxval=1.0), batch)
+                gp = gan_losses.gradient_penalty(critic, real, fake, eps=eps)
                 d_loss = d_loss + loss.gradient_penalty_weight * gp
             scaled = d_loss * _replica_scale()
         weights = self.discriminator.trainable_weights

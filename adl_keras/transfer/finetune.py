@@ -116,12 +116,16 @@ def _callbacks(config, has_val, progress, phase, epochs):
     return callbacks
 
 
-def _compile(model, optimizer, config):
+def _compile(model, make_optimizer, config):
     import keras
 
-    model.compile(optimizer=optimizer, loss="sparse_categorical_crossentropy",
-                  metrics=[keras.metrics.SparseCategoricalAccuracy(name="accuracy")],
-                  jit_compile=config.jit_compile)
+    # Optimizer slots and metrics must live in the strategy the model was built
+    # in (MirroredStrategy, MultiWorkerMirroredStrategy), even when fine_tune is
+    # called outside that strategy's scope.
+    with model.distribute_strategy.scope():
+        model.compile(optimizer=make_optimizer(), loss="sparse_categorical_crossentropy",
+                      metrics=[keras.metrics.SparseCategoricalAccuracy(name="accuracy")],
+                      jit_compile=config.jit_compile)
 
 
 def fine_tune(model, train, val=None, config=None, progress=None):
@@ -169,7 +173,7 @@ def fine_tune(model, train, val=None, config=None, progress=None):
     # Phase 1: head only.
     model.trainable = True
     freezing.freeze(model)
-    _compile(model, keras.optimizers.Adam(config.head_learning_rate), config)
+    _compile(model, lambda: keras.optimizers.Adam(config.head_learning_rate), config)
     head = model.fit(**fit, validation_data=val_data, epochs=config.head_epochs, verbose=config.verbose,
                      callbacks=_callbacks(config, val is not None, progress, "head", config.head_epochs))
     if config.epochs == 0:
@@ -186,11 +190,14 @@ def fine_tune(model, train, val=None, config=None, progress=None):
         known = set(freezing.layer_stages(model).values())
         unfrozen = freezing.unfreeze(model, stages=[s for s in chosen if s in known],
                                      keep_batchnorm_frozen=config.keep_batchnorm_frozen)
-    optimizer = keras.optimizers.Adam(config.learning_rate)
-    if config.layer_decay is not None:
-        optimizer = layerwise.layerwise_optimizer(
-            optimizer, layerwise.stage_multipliers(model, decay=config.layer_decay))
-    _compile(model, optimizer, config)
+    def phase2_optimizer():
+        optimizer = keras.optimizers.Adam(config.learning_rate)
+        if config.layer_decay is not None:
+            optimizer = layerwise.layerwise_optimizer(
+                optimizer, layerwise.stage_multipliers(model, decay=config.layer_decay))
+        return optimizer
+
+    _compile(model, phase2_optimizer, config)
     tuned = model.fit(**fit, validation_data=val_data, epochs=config.epochs, verbose=config.verbose,
                       callbacks=_callbacks(config, val is not None, progress, "fine-tune", config.epochs))
     return FineTuneResult(head, tuned, unfrozen)

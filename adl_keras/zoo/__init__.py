@@ -178,22 +178,60 @@ def load_model(name, pretrained=True, weights=None, sha256=None, **overrides):
     return model
 
 
-def train(name, seed=0, progress=None, root=None, **recipe_kwargs):
+def train(name, seed=0, progress=None, root=None, strategy=None, backup_dir=None, **recipe_kwargs):
     """Runs the entry's recipe, measures it and writes weights, meta and card.
 
+    Args:
+        name: entry name.
+        seed: recipe seed (default 0).
+        progress: optional ``fn(str)`` called as training advances.
+        root: zoo folder to write into (default: the entry's zoo folder).
+        strategy: a ``tf.distribute.Strategy`` to train under (default None:
+            no distribution), e.g. ``adl_keras.distribute.get_strategy()``.
+            Under a multi-worker strategy every worker runs this function with
+            the same arguments; only the chief writes.
+        backup_dir: folder for ``keras.callbacks.BackupAndRestore`` state
+            (default None: no backups). A run killed part-way and started
+            again with the same arguments resumes from its last epoch; the
+            folder is removed once the entry is written.
+        **recipe_kwargs: passed to the recipe (e.g. ``epochs=``).
+
     Returns:
-        The written meta dict.
+        The meta dict (written by the chief; returned unwritten by other workers).
     """
+    import shutil
+
+    from adl_keras import distribute
+
     entry = get_entry(name)
     if entry.recipe is None:
         raise ValueError(f"Zoo entry {name!r} has no recipe (its weights come from {entry.weights_url}).")
+    workers = distribute.worker_count(strategy) if strategy is not None else 1
+    replicas = getattr(strategy, "num_replicas_in_sync", 1)
+    if entry.topic == "rl" and (workers > 1 or replicas > 1):
+        raise ValueError(
+            f"Zoo entry {name!r} is a reinforcement-learning recipe; its environment loop runs in one process, "
+            f"so it trains without a distribution strategy. Received: a strategy with {replicas} replicas "
+            f"over {workers} workers. Drop --workers/--strategy (or strategy=) for this entry.")
+    chief = distribute.is_chief()
     start = time.perf_counter()
-    result = entry.recipe(seed=seed, progress=progress, **recipe_kwargs)
-    model, training = result if isinstance(result, tuple) else (result, {})
-    training = {"seed": seed, "seconds": round(time.perf_counter() - start, 1), **training}
-    metrics = entry.evaluator(model)
-    return cards.write_entry(entry, model, metrics, training=training,
-                             goals=training.pop("goals", None), root=root)
+    with distribute.recipe_run(strategy, backup_dir):
+        result = entry.recipe(seed=seed, progress=progress if chief else None, **recipe_kwargs)
+        model, training = result if isinstance(result, tuple) else (result, {})
+        training = {"seed": seed, "seconds": round(time.perf_counter() - start, 1), **training}
+        if replicas > 1:
+            training["distribution"] = {"strategy": type(strategy).__name__, "workers": workers,
+                                        "replicas": replicas}
+        metrics = entry.evaluator(model)
+    goals = training.pop("goals", None)
+    if not chief:
+        # Other workers computed the same model; only the chief writes anything lasting.
+        return {"metrics": {k: {"value": v} for k, v in metrics.items() if not k.startswith("_")},
+                "written": False}
+    meta = cards.write_entry(entry, model, metrics, training=training, goals=goals, root=root)
+    if backup_dir is not None:
+        shutil.rmtree(backup_dir, ignore_errors=True)
+    return meta
 
 
 def evaluate(name, model=None):
