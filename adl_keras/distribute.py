@@ -44,7 +44,6 @@ import json
 import os
 import socket
 import sys
-import threading
 
 __all__ = [
     "ClusterSpec",
@@ -62,7 +61,6 @@ KINDS = ("auto", "default", "mirrored", "multi_worker")
 KERAS_FIX_VERSIONS = ((3, 0), (3, 16))
 CONNECT_TIMEOUT_ENV = "ADL_KERAS_CONNECT_TIMEOUT"
 DEFAULT_CONNECT_TIMEOUT = 120.0
-UNREACHABLE_EXIT_CODE = 75  # EX_TEMPFAIL: try again once the peers are up
 
 
 class ClusterSpec(dict):
@@ -193,44 +191,51 @@ def connect_timeout():
     return value
 
 
-def _reachable(address, timeout=1.0):
+_WATCHDOG = r"""
+import os, select, signal, socket, sys
+pid, timeout, who = int(sys.argv[1]), float(sys.argv[2]), sys.argv[3]
+ready, _, _ = select.select([sys.stdin], [], [], timeout)
+if ready:
+    sys.exit(0)  # the parent formed the cluster (or exited): nothing to do
+missing = []
+for peer in sys.argv[4:]:
+    name, _, address = peer.partition("=")
     host, _, port = address.rpartition(":")
     try:
-        with socket.create_connection((host.strip("[]"), int(port)), timeout=timeout):
-            return True
+        socket.create_connection((host.strip("[]"), int(port)), timeout=1.0).close()
     except OSError:
-        return False
+        missing.append(f"{name} at {address}")
+sys.stderr.write(
+    f"adl_keras.distribute: {who} could not form the cluster within {timeout:g} s; unreachable: "
+    + (", ".join(missing) or "none (the peers answered TCP but never joined the cluster)")
+    + ". Start every task with the same TF_CONFIG cluster, or raise ADL_KERAS_CONNECT_TIMEOUT.\n")
+sys.stderr.flush()
+os.kill(pid, signal.SIGKILL)
+"""
 
 
 @contextlib.contextmanager
 def _peer_watchdog(spec, timeout):
-    """Ends the process with a message naming the unreachable peers if the
+    """Ends this process with a message naming the unreachable peers if the
     cluster has not formed within ``timeout`` seconds.
 
-    TensorFlow blocks inside the strategy's constructor until every task has
-    registered with the coordination service, in C++ and ignoring SIGTERM;
-    nothing in Python can interrupt it, so a stuck worker is ended here.
+    TensorFlow waits inside the strategy's constructor, in C++ and without
+    releasing the interpreter, until every task has registered; no Python
+    thread or signal handler runs meanwhile and SIGTERM is not honoured. So a
+    separate watchdog process names the missing peers and ends this one
+    (SIGKILL). It exits by itself as soon as the cluster forms.
     """
-    done = threading.Event()
+    import subprocess
 
-    def watch():
-        if done.wait(timeout):
-            return
-        missing = [f"{job}[{i}] at {addr}" for job, i, addr in spec.peers() if not _reachable(addr)]
-        who = ", ".join(missing) if missing else "the peers answered TCP but never joined the cluster"
-        sys.stderr.write(
-            f"adl_keras.distribute: {spec.task_type}[{spec.task_index}] ({spec.address}) could not form the "
-            f"cluster within {timeout:g} s; unreachable: {who}. Start every task with the same TF_CONFIG "
-            f"cluster, or raise {CONNECT_TIMEOUT_ENV}.\n")
-        sys.stderr.flush()
-        os._exit(UNREACHABLE_EXIT_CODE)
-
-    thread = threading.Thread(target=watch, name="adl_keras-peer-watchdog", daemon=True)
-    thread.start()
+    peers = [f"{job}[{i}]={addr}" for job, i, addr in spec.peers()]
+    who = f"{spec.task_type}[{spec.task_index}] ({spec.address})"
+    watchdog = subprocess.Popen([sys.executable, "-c", _WATCHDOG, str(os.getpid()), str(timeout), who, *peers],
+                                stdin=subprocess.PIPE)
     try:
         yield
     finally:
-        done.set()
+        watchdog.stdin.close()
+        watchdog.wait()
 
 
 def _keras_version():
@@ -321,7 +326,7 @@ def get_strategy(kind="auto", *, tf_config=None, connect_timeout_s=None, fix_ker
             where TensorFlow reads it).
         connect_timeout_s: seconds to wait for every peer to join before the
             process ends with a message naming the unreachable addresses
-            (default ``ADL_KERAS_CONNECT_TIMEOUT`` or 120; None waits forever).
+            (default ``ADL_KERAS_CONNECT_TIMEOUT`` or 120).
         fix_keras: install :func:`fix_keras_multi_worker` for multi-worker
             strategies (default True).
 
