@@ -165,6 +165,16 @@ def worker_count(strategy=None):
     return spec.num_workers if spec else 1
 
 
+def strategy_name(strategy):
+    """The public ``tf.distribute`` name of ``strategy`` (e.g. ``MultiWorkerMirroredStrategy``)."""
+    import tensorflow as tf
+
+    for name in ("MultiWorkerMirroredStrategy", "MirroredStrategy", "TPUStrategy", "OneDeviceStrategy"):
+        if isinstance(strategy, getattr(tf.distribute, name)):
+            return name
+    return type(strategy).__name__
+
+
 def is_chief(spec=None):
     """Whether this process writes the run's outputs: the ``chief`` task, or
     worker 0 when the cluster has no chief, or any process without a cluster."""
@@ -428,6 +438,18 @@ def recipe_run(strategy=None, backup_dir=None):
         _RUNS.remove(run)
 
 
+def backup_callbacks():
+    """``[BackupAndRestore]`` for the next ``fit`` of the active :func:`recipe_run`
+    when it has a ``backup_dir``, else ``[]``. Recipes add these to their ``fit``."""
+    import keras
+
+    run = current_run()
+    path = run.fit_backup_dir() if run is not None else None
+    if path is None:
+        return []
+    return [keras.callbacks.BackupAndRestore(os.path.join(path, "keras"), double_checkpoint=True)]
+
+
 def backup_epoch(backup_dir):
     """Epochs completed according to a ``BackupAndRestore`` folder (0 if none)."""
     if backup_dir is None:
@@ -634,3 +656,40 @@ def launch_local_workers(args, num_workers, *, threads=1, log_dir=None, poll_s=0
             p.wait()
         for f in logs:
             f.close()
+
+
+# ---------------------------------------------------------------- Ray Train
+def ray_train_loop(config):
+    """``train_loop_per_worker`` for Ray Train's ``TensorflowTrainer``.
+
+    Ray starts the workers and sets each one's ``TF_CONFIG``; this trains the
+    zoo entry under ``MultiWorkerMirroredStrategy`` like ``adl-zoo train``
+    (needs ``pip install adl_keras[ray]``).
+
+    Args:
+        config: dict with ``name`` (zoo entry) and optionally ``seed``,
+            ``root`` (zoo folder the chief writes to), ``backup_dir``,
+            ``threads`` and recipe arguments under ``recipe`` (e.g.
+            ``{"epochs": 2}``).
+
+    Example:
+        >>> from ray.train import ScalingConfig
+        >>> from ray.train.tensorflow import TensorflowTrainer
+        >>> TensorflowTrainer(ray_train_loop, train_loop_config={"name": "lenet5.digits", "root": "/tmp/zoo"},
+        ...                   scaling_config=ScalingConfig(num_workers=2)).fit()   # doctest: +SKIP
+    """
+    if not isinstance(config, dict) or "name" not in config:
+        raise ValueError(f"config must be a dict with the zoo entry's 'name'. Received: config={config!r}")
+    configure_threads(config.get("threads"))
+    from adl_keras import zoo
+
+    strategy = get_strategy("multi_worker" if parse_tf_config() else "default")
+    meta = zoo.train(config["name"], seed=config.get("seed", 0), root=config.get("root"), strategy=strategy,
+                     backup_dir=config.get("backup_dir"), **config.get("recipe", {}))
+    try:
+        from ray import train as ray_train
+
+        ray_train.report({k: v["value"] for k, v in meta["metrics"].items()})
+    except ImportError:  # pragma: no cover - only called by Ray
+        pass
+    return meta

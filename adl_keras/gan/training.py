@@ -59,6 +59,7 @@ def train_gan(generator, discriminator, images, config=None, progress=None, call
     """
     import keras
 
+    from adl_keras import distribute
     from adl_keras.gan.model import GAN
     from adl_keras.training import progress_callback
 
@@ -83,7 +84,8 @@ def train_gan(generator, discriminator, images, config=None, progress=None, call
     gan.compile(d_optimizer=adam(g_steps * config.d_steps), g_optimizer=adam(g_steps), loss=config.loss,
                 steps_per_execution=config.steps_per_execution)
     hist = gan.fit(images, batch_size=config.batch_size, epochs=config.epochs, shuffle=True, verbose=0,
-                   callbacks=[progress_callback(progress, config.epochs), *callbacks])
+                   callbacks=[*distribute.backup_callbacks(), progress_callback(progress, config.epochs),
+                              *callbacks])
     info = {
         "config": dataclasses.asdict(config),
         "history": {k: [round(float(v), 5) for v in vals] for k, vals in hist.history.items()},

@@ -48,7 +48,7 @@ def train_adding(cell, seed=0, progress=None, epochs=80, learning_rate=3e-3, bat
     """
     import keras
 
-    from adl_keras import data
+    from adl_keras import data, distribute
 
     keras.utils.set_random_seed(seed)
     ds = data.load("adding", seq_len=ADDING_T)
@@ -56,7 +56,7 @@ def train_adding(cell, seed=0, progress=None, epochs=80, learning_rate=3e-3, bat
     model.compile(optimizer=keras.optimizers.Adam(learning_rate, clipnorm=1.0), loss="mse", jit_compile=True)
     stopper = _goal_stopping(target_val_mse, patience, progress, epochs)
     model.fit(*ds.train, validation_data=ds.val, batch_size=batch_size, epochs=epochs,
-              callbacks=[stopper], verbose=0)
+              callbacks=[*distribute.backup_callbacks(), stopper], verbose=0)
     info = {"epochs_run": stopper.epochs, "best_val_mse": float(stopper.best),
             "config": {"optimizer": "Adam", "learning_rate": learning_rate, "clipnorm": 1.0,
                        "batch_size": batch_size, "max_epochs": epochs, "target_val_mse": target_val_mse,

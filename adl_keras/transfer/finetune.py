@@ -105,9 +105,10 @@ def _fit_args(data, config):
 def _callbacks(config, has_val, progress, phase, epochs):
     import keras
 
+    from adl_keras import distribute
     from adl_keras.training import progress_callback
 
-    callbacks = []
+    callbacks = distribute.backup_callbacks()  # BackupAndRestore inside a resumable zoo.train run
     if config.patience is not None and has_val:
         callbacks.append(keras.callbacks.EarlyStopping(
             monitor="val_accuracy", patience=config.patience, restore_best_weights=True))

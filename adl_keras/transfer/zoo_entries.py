@@ -118,16 +118,16 @@ def write_imagenet_cards(root=None):
     return [write_imagenet_card(arch, root)["name"] for arch in ARCHITECTURES]
 
 
-def train_resnet_small_digits10shot(seed=0, progress=None):
+def train_resnet_small_digits10shot(seed=0, progress=None, **overrides):
     """Recipe of ``resnet_small.digits10shot``: two-phase fine-tuning of the
     verified ``few_shot.BACKBONE`` (``resnet_small.glyphs32``) backbone on 10 digits per class
-    (:mod:`adl_keras.transfer.few_shot`, default FewShotConfig)."""
+    (:mod:`adl_keras.transfer.few_shot`, default FewShotConfig; ``overrides`` change its fields)."""
     import dataclasses
 
     from adl_keras import zoo
     from adl_keras.transfer import few_shot
 
-    config = few_shot.FewShotConfig()
+    config = few_shot.FewShotConfig(**overrides)
     train, _ = few_shot.few_shot_split(config.shots, seed)
     model, result = few_shot.train_transfer(train, config, seed, two_phase=True, progress=progress)
     info = {

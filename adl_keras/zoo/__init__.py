@@ -220,7 +220,7 @@ def train(name, seed=0, progress=None, root=None, strategy=None, backup_dir=None
         model, training = result if isinstance(result, tuple) else (result, {})
         training = {"seed": seed, "seconds": round(time.perf_counter() - start, 1), **training}
         if replicas > 1:
-            training["distribution"] = {"strategy": type(strategy).__name__, "workers": workers,
+            training["distribution"] = {"strategy": distribute.strategy_name(strategy), "workers": workers,
                                         "replicas": replicas}
         metrics = entry.evaluator(model)
     goals = training.pop("goals", None)

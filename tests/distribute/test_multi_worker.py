@@ -185,3 +185,28 @@ def test_zoo_train_under_strategy_writes_once():
         assert r["train_written"] is not False and 0.5 < r["train_accuracy"] <= 1
         assert Path(out, "zoo-0", "lenet5.digits", "meta.json").exists()
         assert not Path(out, "zoo-1").exists() and not Path(out, "backup").exists()
+
+
+@pytest.mark.slow
+def test_every_kind_of_recipe_trains_on_two_workers():
+    """fit_classifier, the adding-problem loop (XLA), WGAN-GP, a tabular MLP and two-phase
+    fine-tuning each train through zoo.train on 2 workers; the chief alone writes each entry,
+    and the written weights load back through the registry."""
+    from adl_keras import zoo
+
+    import keras
+
+    with tempfile.TemporaryDirectory() as out:
+        results = run_cluster(["tests/distribute/mw_recipes.py", out], timeout=1200)
+        for rc, log in results:
+            assert rc == 0, log[-3000:]
+        r = json.loads(Path(out, "results.json").read_text())
+        assert set(r) == {"lenet5.digits", "lstm.adding", "wgan_gp.digits", "mlp.wine", "resnet_small.digits10shot"}
+        assert not Path(out, "zoo-1").exists()
+        for name in r:
+            meta = json.loads(Path(out, "zoo-0", name, "meta.json").read_text())
+            assert meta["training"]["distribution"]["workers"] == 2
+            model = zoo.get_entry(name).build()
+            model.load_weights(str(Path(out, "zoo-0", name, meta["weights"]["file"])))
+            assert all(np.all(np.isfinite(keras.ops.convert_to_numpy(w))) for w in model.weights)
+            assert not Path(out, f"backup-{name}").exists()
