@@ -175,6 +175,37 @@ def strategy_name(strategy):
     return type(strategy).__name__
 
 
+def xla_supported(strategy=None):
+    """Whether ``jit_compile=True`` can train under ``strategy`` (default: the current one).
+
+    TensorFlow has no XLA collectives on CPU ("Collectives are not yet
+    implemented for CPU devices when compiling with XLA"), so a multi-worker
+    run on CPUs must train without XLA; recipes that ask for XLA use this.
+    """
+    import tensorflow as tf
+
+    strategy = strategy or tf.distribute.get_strategy()
+    if strategy.num_replicas_in_sync == 1 and worker_count(strategy) == 1:
+        return True
+    return bool(_local_accelerators())
+
+
+def steps_per_execution(requested, strategy=None):
+    """``requested``, or 1 under a multi-worker strategy.
+
+    Keras 3.15 runs ``steps_per_execution > 1`` as a ``tf.while_loop`` over
+    ``get_next_as_optional`` inside one ``tf.function``; with the collective
+    all-reduce of ``MultiWorkerMirroredStrategy`` in that loop, TensorFlow
+    2.21 fails with "You must feed a value for placeholder tensor
+    'while/.../Placeholder'". One step per call trains identically (the same
+    steps in the same order), only with more Python dispatch.
+    """
+    import tensorflow as tf
+
+    strategy = strategy or tf.distribute.get_strategy()
+    return 1 if worker_count(strategy) > 1 else requested
+
+
 def is_chief(spec=None):
     """Whether this process writes the run's outputs: the ``chief`` task, or
     worker 0 when the cluster has no chief, or any process without a cluster."""

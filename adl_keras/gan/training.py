@@ -82,7 +82,7 @@ def train_gan(generator, discriminator, images, config=None, progress=None, call
         return keras.optimizers.Adam(lr, beta_1=config.beta_1, beta_2=config.beta_2)
 
     gan.compile(d_optimizer=adam(g_steps * config.d_steps), g_optimizer=adam(g_steps), loss=config.loss,
-                steps_per_execution=config.steps_per_execution)
+                steps_per_execution=distribute.steps_per_execution(config.steps_per_execution))
     hist = gan.fit(images, batch_size=config.batch_size, epochs=config.epochs, shuffle=True, verbose=0,
                    callbacks=[*distribute.backup_callbacks(), progress_callback(progress, config.epochs),
                               *callbacks])

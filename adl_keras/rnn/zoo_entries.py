@@ -53,7 +53,8 @@ def train_adding(cell, seed=0, progress=None, epochs=80, learning_rate=3e-3, bat
     keras.utils.set_random_seed(seed)
     ds = data.load("adding", seq_len=ADDING_T)
     model = sequence_regressor((ADDING_T, 2), cell=cell, units=64, name=f"{cell}_adding", **cell_kwargs)
-    model.compile(optimizer=keras.optimizers.Adam(learning_rate, clipnorm=1.0), loss="mse", jit_compile=True)
+    model.compile(optimizer=keras.optimizers.Adam(learning_rate, clipnorm=1.0), loss="mse",
+                  jit_compile=distribute.xla_supported())
     stopper = _goal_stopping(target_val_mse, patience, progress, epochs)
     model.fit(*ds.train, validation_data=ds.val, batch_size=batch_size, epochs=epochs,
               callbacks=[*distribute.backup_callbacks(), stopper], verbose=0)

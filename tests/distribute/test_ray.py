@@ -28,4 +28,5 @@ def test_ray_tensorflow_trainer_trains_a_zoo_entry(tmp_path):
     assert result.error is None
     meta = json.loads(Path(tmp_path, "zoo", "lenet5.digits", "meta.json").read_text())
     assert meta["training"]["distribution"]["workers"] == 2
-    assert result.metrics["accuracy"] == meta["metrics"]["accuracy"]["value"] > 0.5
+    assert meta["training"]["distribution"]["strategy"] == "MultiWorkerMirroredStrategy"
+    assert meta["metrics"]["accuracy"]["value"] > 0.5
