@@ -16,7 +16,7 @@ _COMMON = {"target", "kind", "output_names", "feature_names", "seed", "batch_siz
 _OPTIONS = {
     "shap-gradient": {"nsamples"},
     "shap-deep": {"fallback", "tolerance", "steps"},
-    "shap-kernel": {"nsamples"},
+    "shap-kernel": {"nsamples", "l1_reg"},
     "shap-partition": {"max_evals"},
     "lime": {"num_samples", "segmentation", "hide_color", "vectorised", "kernel_width", "discretize_continuous"},
     "integrated-gradients": {"steps", "tolerance", "baseline"},
@@ -82,7 +82,7 @@ def explain(model, x, method="integrated-gradients", background=None, **options)
             (default 0), ``batch_size`` (default 1024), and per method:
             shap-deep ``fallback`` (True), ``tolerance`` (1e-2), ``steps``;
             shap-gradient ``nsamples`` (200); shap-kernel ``nsamples``
-            ("auto"); shap-partition ``max_evals`` (500); lime
+            ("auto"), ``l1_reg`` (False: every feature gets its value); shap-partition ``max_evals`` (500); lime
             ``num_samples`` (1000 images, 5000 otherwise), ``segmentation``
             ("auto"), ``hide_color``, ``vectorised`` (True), ``kernel_width``,
             ``discretize_continuous``; integrated-gradients ``steps``
@@ -160,7 +160,8 @@ def explain(model, x, method="integrated-gradients", background=None, **options)
     elif method == "shap-kernel":
         from adl_keras.explain import shap_methods
 
-        values, base = shap_methods.kernel(fwd, x, targets, background, options.get("nsamples", "auto"), seed)
+        values, base = shap_methods.kernel(fwd, x, targets, background, options.get("nsamples", "auto"), seed,
+                                           l1_reg=options.get("l1_reg", False))
     elif method == "shap-partition":
         from adl_keras.explain import shap_methods
 

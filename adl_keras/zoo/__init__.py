@@ -373,6 +373,11 @@ def export_model(name, out, fmt="savedmodel", overwrite=False, source=None):
         raise TypeError(f"overwrite must be a bool. Received: overwrite={overwrite!r}")
     out = Path(out)
     path = out if fmt == "savedmodel" or out.suffix == ".keras" else out / f"{name}.keras"
+    for parent in path.parents:
+        if parent.exists():
+            if not parent.is_dir():
+                raise NotADirectoryError(f"out: {parent} is a file, not a folder. Received: out={str(out)!r}")
+            break
     if fmt == "keras" and path.is_dir():
         raise IsADirectoryError(f"out: {path} is a folder; give a .keras file name.")
     if fmt == "savedmodel" and path.exists() and not path.is_dir():
