@@ -354,10 +354,10 @@ def _download(source, response, target, sha256, size, md5, max_bytes, deadline):
                     break
                 received += len(chunk)
                 if received > bound:
-                    what = f"the expected {size}" if size is not None else (
-                        f"the limit of {bound} (max_bytes= or ADL_KERAS_MAX_DOWNLOAD)")
+                    what = f"the expected {size} bytes" if size is not None else (
+                        f"the limit of {bound} bytes (max_bytes= or ADL_KERAS_MAX_DOWNLOAD)")
                     raise WeightsIntegrityError(
-                        f"{source} sent more than {what} bytes; download stopped and discarded."
+                        f"{source} sent more than {what}; download stopped and discarded."
                     )
                 digest.update(chunk)
                 out.write(chunk)

@@ -165,7 +165,7 @@ def test_full_disk_keeps_old_entry(tmp_path, monkeypatch, models):
         assert _loaded_state(root)[0] == 0.1
     finally:
         if mounted:
-            subprocess.run(["umount", str(disk)], capture_output=True, timeout=10)
+            subprocess.run(["umount", "-l", str(disk)], capture_output=True, timeout=10)
 
 
 def test_written_files_respect_the_umask(home, models):
