@@ -52,29 +52,39 @@ def _root(source):
     return store.zoo_dir() if source == "shipped" else store.user_zoo_dir()
 
 
-def weights_source(name):
-    """Which zoo ``load_model(name)`` takes weights from by default.
+def _has_weights(name, source):
+    try:
+        return cards.weights_hashes(cards.read_meta(name, _root(source))) is not None
+    except cards.CardError:
+        return False
 
-    Precedence: an entry in the user zoo (what ``adl-zoo train NAME`` wrote,
-    under ``$ADL_KERAS_HOME/zoo``) is used when it exists; otherwise the
-    shipped one. The shipped card stays the reference ``evaluate`` compares
-    against.
+
+def weights_source(name, prefer="shipped"):
+    """Which zoo an entry's weights come from when no ``source`` is given.
+
+    Precedence: ``prefer`` ("shipped" for :func:`load_model`, so code that
+    relies on a shipped reference model, such as the GAN metrics' classifier,
+    never changes under a user's training; "user" for :func:`evaluate`, which
+    checks what ``adl-zoo train`` produced) if it holds weights for
+    ``name``, else the other one.
 
     Returns:
-        "user" or "shipped".
+        "shipped" or "user".
     """
-    try:
-        user = cards.read_meta(name, store.user_zoo_dir())
-    except cards.CardError:
-        user = None
-    return "user" if cards.weights_hashes(user) is not None else "shipped"
+    if prefer not in SOURCES:
+        raise ValueError(f"prefer must be 'shipped' or 'user'. Received: prefer={prefer!r}")
+    other = "user" if prefer == "shipped" else "shipped"
+    if not _has_weights(name, prefer) and _has_weights(name, other):
+        return other
+    return prefer
 
 
 def model_info(name):
     """Everything known about an entry: its registration and its card.
 
     The card data (metrics, weights) are the shipped card's, the reference;
-    ``user_entry`` summarises a user-zoo entry of the same name, if any.
+    ``user_entry`` summarises a user-zoo entry of the same name, if any, and
+    ``weights_source`` says which of the two ``load_model(name)`` uses.
 
     Returns:
         dict with name, description, topic, task, dataset (name and split),
@@ -228,8 +238,9 @@ def load_model(name, pretrained=True, weights=None, sha256=None, source=None, **
             needs ``sha256`` (and ``pretrained`` left True).
         sha256: expected hash of ``weights``.
         source: "shipped" (the installed entry), "user" (``$ADL_KERAS_HOME/zoo``,
-            what ``adl-zoo train`` wrote) or None (default: the user entry if
-            there is one, else the shipped one; see :func:`weights_source`).
+            what ``adl-zoo train`` wrote) or None (default: the shipped
+            weights, or the user zoo's for an entry that ships none; see
+            :func:`weights_source`).
         **overrides: builder arguments to change (e.g. ``num_classes=5``).
             Weights are then copied layer by layer by name; the returned
             model's ``load_report`` lists what was loaded, skipped and
@@ -316,11 +327,13 @@ def evaluate(name, model=None, against="shipped", source=None):
 
     Args:
         name: entry name.
-        model: the model to measure (default ``load_model(name, source=source)``:
-            the user zoo's weights if ``adl-zoo train`` wrote some, else the shipped ones).
+        model: the model to measure (default ``load_model(name, source=source)``).
         against: the card compared with: "shipped" (default, the reference)
             or "user" (the card ``adl-zoo train`` wrote).
-        source: as for :func:`load_model`.
+        source: the weights measured: "shipped", "user", or None (default:
+            the user zoo's if ``adl-zoo train`` wrote some, else the shipped
+            ones, so ``adl-zoo train NAME && adl-zoo evaluate NAME`` checks
+            that the recipe reproduces the shipped card).
 
     Returns:
         dict: ``{"name", "weights", "against", "card", "metrics": {key: {"card",
@@ -337,7 +350,7 @@ def evaluate(name, model=None, against="shipped", source=None):
         raise ValueError(f"Zoo entry {name!r} has no card in the user zoo {store.user_zoo_dir()}; "
                          f"run `adl-zoo train {name}` first or use against='shipped'.")
     meta = meta or {"metrics": {}}
-    model = model if model is not None else load_model(name, source=source)
+    model = model if model is not None else load_model(name, source=source or weights_source(name, "user"))
     report = getattr(model, "load_report", None)
     measured = entry.evaluator(model)
     split = measured.pop("_split", None)

@@ -6,6 +6,7 @@ import os
 import shutil
 import stat
 
+import numpy as np
 import pytest
 
 from adl_keras import cli, zoo
@@ -123,8 +124,9 @@ def test_unexpected_errors_are_one_line_too(capsys, monkeypatch):
 
 
 def test_user_zoo_precedence_and_evaluate_against(capsys, home, shipped_copy):
-    """A user entry (what train writes) is loaded by default; evaluate compares
-    against the shipped card unless --against user."""
+    """load_model keeps the shipped weights (the reference) when a user entry
+    exists; evaluate measures the user's weights against the shipped card
+    unless told otherwise (--weights, --against)."""
     entry = zoo.get_entry("lenet5.digits")
     shipped = zoo.load_model("lenet5.digits")
     assert shipped.load_report.source == "shipped"
@@ -133,9 +135,12 @@ def test_user_zoo_precedence_and_evaluate_against(capsys, home, shipped_copy):
     measured = entry.evaluator(model)["accuracy"]
     cards.write_entry(entry, model, {"accuracy": measured, "_split": "test"})  # default root: the user zoo
     assert (home / "zoo" / "lenet5.digits" / "meta.json").exists()
-    assert zoo.load_model("lenet5.digits").load_report.source == "user"
-    assert zoo.load_model("lenet5.digits", source="shipped").load_report.source == "shipped"
-    assert zoo.model_info("lenet5.digits")["weights_source"] == "user"
+    assert zoo.load_model("lenet5.digits").load_report.source == "shipped"
+    user = zoo.load_model("lenet5.digits", source="user")
+    assert user.load_report.source == "user"
+    np.testing.assert_array_equal(user.get_weights()[0], model.get_weights()[0])
+    info = zoo.model_info("lenet5.digits")
+    assert info["weights_source"] == "shipped" and info["user_entry"]["metrics"]["accuracy"]["value"] == measured
     code, out, _ = run(capsys, "evaluate", "lenet5.digits", "--json")
     report = json.loads(out)
     assert report["weights"] == "user" and report["against"] == "shipped"
@@ -146,3 +151,6 @@ def test_user_zoo_precedence_and_evaluate_against(capsys, home, shipped_copy):
     assert code == 0 and json.loads(out)["weights"] == "shipped"
     with pytest.raises(ValueError, match="source"):
         zoo.load_model("lenet5.digits", source="site")
+    # An entry that ships no weights is loaded from the user zoo.
+    (shipped_copy / "lenet5.digits" / "meta.json").unlink()
+    assert zoo.load_model("lenet5.digits").load_report.source == "user"
