@@ -23,6 +23,7 @@ _OPTIONS = {
     "saliency": {"absolute"},
     "grad-cam": {"layer"},
 }
+_COUNT_OPTIONS = {"nsamples": 1, "steps": 1, "max_evals": 1, "num_samples": 1, "batch_size": 1, "seed": 0}
 _NEEDS_BACKGROUND = ("shap-gradient", "shap-deep", "shap-kernel", "shap-partition")
 
 IG_AUTO_STEPS = (32, 64, 128, 256, 512)
@@ -109,6 +110,14 @@ def explain(model, x, method="integrated-gradients", background=None, **options)
             f"Unknown option(s) for method={method!r}: {sorted(unknown)}. "
             f"Allowed: {sorted(_COMMON | _OPTIONS[method])}"
         )
+    for name, low in _COUNT_OPTIONS.items():
+        value = options.get(name)
+        if value is None or (value == "auto" and name in ("steps", "nsamples")):
+            continue
+        # int(True) would silently become 1: a bool is not a count.
+        if isinstance(value, (bool, np.bool_)) or not isinstance(value, (int, np.integer)) or value < low:
+            raise ValueError(f"{name} must be an int >= {low}" + (' or "auto"' if name in ("steps", "nsamples") else "")
+                             + f". Received: {name}={value!r}")
     start = time.perf_counter()
     input_shape = _inputs.model_input_shape(model)
     x = _inputs.check_batch(x, input_shape, "x")

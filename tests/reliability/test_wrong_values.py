@@ -84,3 +84,16 @@ def test_explanation_index_true_is_refused():
 def test_tabular_episodes_bool_is_refused():
     with pytest.raises(ValueError, match="episodes=True"):
         tabular.QLearningConfig(episodes=True)
+
+
+@pytest.mark.parametrize("option", [{"steps": True}, {"batch_size": False}, {"seed": True}, {"steps": 0}])
+def test_explain_count_options_refuse_bools(option):
+    import keras
+
+    from adl_keras.explain import explain
+
+    model = keras.Sequential([keras.Input((3,)), keras.layers.Dense(2)])
+    x = np.ones((1, 3), "float32")
+    (name, value), = option.items()
+    with pytest.raises(ValueError, match=f"{name}={value!r}"):
+        explain(model, x, "integrated-gradients", background=x, **option)
