@@ -154,3 +154,47 @@ def test_user_zoo_precedence_and_evaluate_against(capsys, home, shipped_copy):
     # An entry that ships no weights is loaded from the user zoo.
     (shipped_copy / "lenet5.digits" / "meta.json").unlink()
     assert zoo.load_model("lenet5.digits").load_report.source == "user"
+
+
+@pytest.fixture()
+def tiny_entry():
+    """A registered entry whose recipe trains in a second."""
+    import keras
+
+    from adl_keras.zoo import registry
+
+    def build(name="tiny_h13"):
+        inputs = keras.Input((4,))
+        return keras.Model(inputs, keras.layers.Dense(2, name="predictions")(inputs), name=name)
+
+    def recipe(seed=0, progress=None):
+        keras.utils.set_random_seed(seed)
+        return build(), {"goals": ["none"]}
+
+    registry.register("tiny.h13", build, topic="explain", task="tabular-classification", dataset="none",
+                      input_shape=(4,), recipe=recipe, evaluator=lambda m: {"score": 0.5, "_split": "test"})
+    yield "tiny.h13"
+    registry._REGISTRY.pop("tiny.h13", None)
+
+
+def test_train_writes_the_user_zoo_not_the_package(capsys, tiny_entry, home, tmp_path, monkeypatch):
+    shipped = tmp_path / "site-packages-zoo"
+    shipped.mkdir()
+    shipped.chmod(0o555)  # as a shared, read-only install
+    monkeypatch.setenv("ADL_KERAS_ZOO", str(shipped))
+    try:
+        code, out, _ = run(capsys, "train", tiny_entry)
+        assert code == 0
+        assert list(shipped.iterdir()) == []
+        folder = home / "zoo" / tiny_entry
+        assert str(folder) in out and (folder / "meta.json").exists()
+        assert zoo.load_model(tiny_entry).load_report.source == "user"  # it ships no weights
+        code, out, _ = run(capsys, "evaluate", tiny_entry, "--against", "user", "--json")
+        assert code == 0 and json.loads(out)["match"]
+        code, _, err = run(capsys, "evaluate", tiny_entry, "--json")  # the install has no card to compare with
+        assert code == 1
+        out_dir = tmp_path / "elsewhere"
+        code, _, _ = run(capsys, "train", tiny_entry, "--out", str(out_dir))
+        assert code == 0 and (out_dir / tiny_entry / "meta.json").exists()
+    finally:
+        shipped.chmod(0o755)
