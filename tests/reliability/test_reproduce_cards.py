@@ -10,7 +10,8 @@ import pytest
 from adl_keras import cli
 from adl_keras.zoo import store
 
-CHEAP = ["lenet5.digits", "mlp.wine", "mlp.breast_cancer", "qtable.frozenlake4x4"]
+CHEAP = ["lenet5.digits", "mlp.wine", "mlp.breast_cancer", "qtable.frozenlake4x4", "dqn.cartpole",
+         "resnet_small.digits10shot"]
 
 
 @pytest.mark.slow
