@@ -3,6 +3,7 @@ write, a concurrent reader and a full disk never leave a card that points at
 missing or different weights; training writes into the user zoo only."""
 
 import errno
+import gc
 import hashlib
 import os
 import shutil
@@ -63,9 +64,11 @@ def test_kill_at_every_step_leaves_old_or_new_entry(home, models):
     steps = _steps(entry, new, root / "probe")
     assert {"write:weights", "rename:weights", "fsync:meta.json", "rename:meta.json", "remove-old-weights"} <= set(steps)
     old_kernel, new_kernel = old.get_weights()[0], new.get_weights()[0]
+    template = root.parent / "template"
+    shutil.copytree(root, template)
     for step in steps:
-        shutil.rmtree(root / "lenet5.digits")
-        _write(entry, old, root, 0.1)
+        shutil.rmtree(root)
+        shutil.copytree(template, root)
 
         def kill(name, step=step):
             if name == step:
@@ -147,7 +150,10 @@ def test_full_disk_keeps_old_entry(tmp_path, monkeypatch, models):
                 _write(entry, new, root, 0.9)
         finally:
             store._fault_hook = None
-        assert "space" in str(err.value).lower() or "errno = 28" in str(err.value).lower()
+        message = str(err.value).lower()
+        del err
+        gc.collect()  # h5py reports ENOSPC again when its file object is freed: let it happen here
+        assert "space" in message or "errno = 28" in message
         accuracy, kernel = _loaded_state(root)
         assert accuracy == 0.1
         np.testing.assert_array_equal(kernel, old.get_weights()[0])
