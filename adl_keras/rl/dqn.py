@@ -575,7 +575,11 @@ def decode_checkpoint(data, source="<bytes>"):
 
     Arrays are read with ``allow_pickle=False``, JSON is parsed as data, and
     no class named in the file is ever looked up: a crafted file can at
-    worst give wrong numbers, which :meth:`DQN.set_state` checks by shape.
+    worst give wrong numbers (arrays of the wrong shape are refused by Keras'
+    ``set_weights`` and NumPy's assignment in :meth:`DQN.set_state`).
+
+    Raises:
+        ValueError: anything but a checkpoint of this format and version.
     """
     try:
         archive = np.load(io.BytesIO(data), allow_pickle=False)
