@@ -2,10 +2,14 @@
 
     adl-zoo list [PATTERN] [--topic T] [--task T] [--pretrained] [--json]
     adl-zoo info NAME [--json]
-    adl-zoo train NAME [--seed N] [--epochs N] [--workers N | --strategy S] [--backup-dir DIR]
-    adl-zoo evaluate NAME [--json]
-    adl-zoo export NAME --format savedmodel|keras --out DIR
+    adl-zoo train NAME [--seed N] [--epochs N] [--out ZOO_DIR] [--workers N | --strategy S] [--backup-dir DIR]
+    adl-zoo evaluate NAME [--against shipped|user] [--weights shipped|user] [--json]
+    adl-zoo export NAME --format savedmodel|keras --out DIR [--overwrite]
     adl-zoo explain NAME --index I --method M --out FILE.png
+
+``adl-zoo [--verbose] COMMAND``: every failure is one line on stderr naming
+the file, variable or argument, with exit code 2 (1 for an evaluation that
+does not match its card); ``--verbose`` shows the traceback instead.
 """
 
 import argparse
@@ -21,14 +25,22 @@ def _progress(message):
 
 def _cmd_list(args):
     from adl_keras import zoo
+    from adl_keras.zoo.cards import CardError
 
     names = zoo.list_models(args.pattern, topic=args.topic, task=args.task,
                             pretrained=True if args.pretrained else None)
-    rows = [zoo.model_info(n) for n in names]
+    rows, broken = [], {}
+    for n in names:
+        try:
+            rows.append(zoo.model_info(n))
+        except CardError as err:  # one bad card must not hide the others
+            broken[n] = str(err)
     if args.json:
         print(json.dumps([{k: r[k] for k in ("name", "topic", "task", "dataset", "params", "metrics", "pretrained")}
-                          for r in rows], indent=2))
+                          for r in rows] + [{"name": n, "error": e} for n, e in broken.items()], indent=2))
         return 0
+    for n, e in broken.items():
+        print(f"{n:<28} BROKEN CARD: {e}")
     for r in rows:
         metrics = ", ".join(f"{k}={v['value']:.4g}" for k, v in r["metrics"].items()) or "-"
         flag = "pretrained" if r["pretrained"] else "no weights"
@@ -66,7 +78,8 @@ def _cmd_train(args):
         if zoo.get_entry(args.name).topic == "rl" and args.workers > 1:
             raise ValueError(f"Zoo entry {args.name!r} trains in one process (its environment loop is not "
                              f"distributed). Received: --workers {args.workers}")
-        worker_args = ["train", args.name, "--seed", str(args.seed), "--strategy", "multi_worker"]
+        worker_args = ["--verbose"] if args.verbose else []
+        worker_args += ["train", args.name, "--seed", str(args.seed), "--strategy", "multi_worker"]
         if args.backup_dir:
             worker_args += ["--backup-dir", args.backup_dir]
         if args.epochs is not None:
@@ -79,10 +92,15 @@ def _cmd_train(args):
     distribute.configure_threads()
     from adl_keras import zoo
 
+    from adl_keras.zoo import cards, store
+
     strategy = None if args.strategy == "default" else distribute.get_strategy(args.strategy)
-    chief = distribute.is_chief()
+    chief = distribute.is_chief()  # other workers of a cluster write and print nothing
+    if chief and args.out:
+        store.writable_dir(args.out, f"--out={args.out}")
+    root = args.out or store.user_zoo_dir()
     if chief:
-        _progress(f"training {args.name} (seed {args.seed})")
+        _progress(f"training {args.name} (seed {args.seed}) into {root}")
     kwargs = {} if args.epochs is None else {"epochs": args.epochs}
     meta = zoo.train(args.name, seed=args.seed, progress=_progress, root=args.out, strategy=strategy,
                      backup_dir=args.backup_dir, **kwargs)
@@ -90,7 +108,7 @@ def _cmd_train(args):
         return 0
     for key, m in meta["metrics"].items():
         print(f"{args.name}: {key} = {m['value']:.4f} on the {m['split']} split")
-    print(f"wrote {meta['weights']['file']} (sha256 {meta['weights']['sha256']})")
+    print(f"wrote {cards.entry_dir(args.name, root) / meta['weights']['file']} (sha256 {meta['weights']['sha256']})")
     return 0
 
 
@@ -98,10 +116,11 @@ def _cmd_evaluate(args):
     from adl_keras import zoo
 
     _progress(f"evaluating {args.name}")
-    report = zoo.evaluate(args.name)
+    report = zoo.evaluate(args.name, against=args.against, source=args.weights)
     if args.json:
         print(json.dumps(report, indent=2))
     else:
+        print(f"{report['weights']} weights measured against the {report['against']} card {report['card']}")
         for key, m in report["metrics"].items():
             card = "n/a" if m["card"] is None else f"{m['card']:.4f}"
             print(f"{key}: measured {m['measured']:.4f}, card {card} -> {'match' if m['match'] else 'MISMATCH'}")
@@ -113,7 +132,7 @@ def _cmd_export(args):
     from adl_keras import zoo
 
     _progress(f"exporting {args.name} as {args.format}")
-    path = zoo.export_model(args.name, args.out, fmt=args.format)
+    path = zoo.export_model(args.name, args.out, fmt=args.format, overwrite=args.overwrite)
     print(path)
     return 0
 
@@ -129,6 +148,7 @@ def _cmd_explain(args):
 
 def build_parser():
     parser = argparse.ArgumentParser(prog="adl-zoo", description="adl_keras model zoo")
+    parser.add_argument("--verbose", action="store_true", help="show tracebacks (and library logs) on errors")
     sub = parser.add_subparsers(dest="command", required=True)
     p = sub.add_parser("list", help="list zoo entries")
     p.add_argument("pattern", nargs="?", default=None, help="glob on names, e.g. '*.digits'")
@@ -145,7 +165,8 @@ def build_parser():
     p.add_argument("name")
     p.add_argument("--seed", type=int, default=0)
     p.add_argument("--epochs", type=int, default=None, help="override the recipe's epoch budget")
-    p.add_argument("--out", default=None, help="zoo folder to write the entry into")
+    p.add_argument("--out", default=None,
+                   help="zoo folder to write into (default: $ADL_KERAS_HOME/zoo, never the installed package)")
     p.add_argument("--strategy", choices=("auto", "default", "mirrored", "multi_worker"), default="auto",
                    help="tf.distribute strategy; multi_worker reads TF_CONFIG (auto: from TF_CONFIG and devices)")
     p.add_argument("--workers", type=int, default=None,
@@ -156,12 +177,17 @@ def build_parser():
     p.set_defaults(fn=_cmd_train)
     p = sub.add_parser("evaluate", help="re-measure an entry's metrics against its card")
     p.add_argument("name")
+    p.add_argument("--against", choices=("shipped", "user"), default="shipped",
+                   help="the card to compare with (default: shipped, the reference)")
+    p.add_argument("--weights", choices=("shipped", "user"), default=None,
+                   help="the weights to measure (default: the user zoo's if `train` wrote some, else shipped)")
     p.add_argument("--json", action="store_true")
     p.set_defaults(fn=_cmd_evaluate)
     p = sub.add_parser("export", help="export a pretrained entry")
     p.add_argument("name")
     p.add_argument("--format", choices=("savedmodel", "keras"), default="savedmodel")
     p.add_argument("--out", required=True)
+    p.add_argument("--overwrite", action="store_true", help="replace an existing file or non-empty folder")
     p.set_defaults(fn=_cmd_export)
     p = sub.add_parser("explain", help="explain one test example of an entry as a PNG")
     p.add_argument("name")
@@ -172,16 +198,28 @@ def build_parser():
     return parser
 
 
+def _one_line(err):
+    """One line naming what failed: the file for OS errors, the message otherwise."""
+    if isinstance(err, KeyError) and err.args:
+        return str(err.args[0])
+    if isinstance(err, OSError) and err.filename is not None and err.strerror:
+        return f"{err.strerror}: {err.filename}"
+    text = " ".join(str(err).split()) or type(err).__name__
+    return text if isinstance(err, (ValueError, RuntimeError, OSError)) else f"{type(err).__name__}: {text}"
+
+
 def main(argv=None):
     os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
     args = build_parser().parse_args(argv)
     try:
         return args.fn(args)
-    except KeyError as err:
-        print(f"adl-zoo: {err.args[0]}", file=sys.stderr)
-        return 2
-    except (ValueError, RuntimeError, FileNotFoundError) as err:
-        print(f"adl-zoo: {err}", file=sys.stderr)
+    except KeyboardInterrupt:
+        print("adl-zoo: interrupted", file=sys.stderr)
+        return 130
+    except Exception as err:  # every failure: one clear line, the traceback only with --verbose
+        if args.verbose:
+            raise
+        print(f"adl-zoo: {_one_line(err)}", file=sys.stderr)
         return 2
 
 

@@ -30,7 +30,7 @@ class ResizeImages(layers.Layer):
     def __init__(self, height, width, **kwargs):
         super().__init__(**kwargs)
         for arg, value in (("height", height), ("width", width)):
-            if not isinstance(value, int) or value <= 0:
+            if isinstance(value, bool) or not isinstance(value, int) or value <= 0:
                 raise ValueError(f"{arg} must be a positive int. Received: {arg}={value!r}")
         self.height, self.width = height, width
 
@@ -47,7 +47,7 @@ class ResizeImages(layers.Layer):
 def _check_common(input_shape, num_classes, pooling, include_top):
     if len(tuple(input_shape)) != 3 or any(int(d) <= 0 for d in input_shape):
         raise ValueError(f"input_shape must be (height, width, channels). Received: input_shape={input_shape}")
-    if include_top and (not isinstance(num_classes, int) or num_classes < 1):
+    if include_top and (isinstance(num_classes, bool) or not isinstance(num_classes, int) or num_classes < 1):
         raise ValueError(f"num_classes must be a positive int. Received: num_classes={num_classes!r}")
     if pooling not in (None, "avg", "max", "flatten"):
         raise ValueError(f"pooling must be None, 'avg', 'max' or 'flatten'. Received: pooling={pooling!r}")
@@ -112,7 +112,7 @@ def lenet5(
 
 def _check_widths(name, values):
     if not isinstance(values, (list, tuple)) or not values or any(
-        not isinstance(v, int) or v < 1 for v in values
+        isinstance(v, bool) or not isinstance(v, int) or v < 1 for v in values
     ):
         raise ValueError(f"{name} must be a non-empty sequence of positive ints. Received: {name}={values!r}")
 
@@ -277,9 +277,9 @@ def vgg_small(
     """
     _check_common(input_shape, num_classes, pooling, include_top)
     _check_widths("widths", widths)
-    if not isinstance(convs_per_stage, int) or convs_per_stage < 1:
+    if isinstance(convs_per_stage, bool) or not isinstance(convs_per_stage, int) or convs_per_stage < 1:
         raise ValueError(f"convs_per_stage must be a positive int. Received: convs_per_stage={convs_per_stage!r}")
-    if not isinstance(hidden, int) or hidden < 1:
+    if isinstance(hidden, bool) or not isinstance(hidden, int) or hidden < 1:
         raise ValueError(f"hidden must be a positive int. Received: hidden={hidden!r}")
     if not 0.0 <= dropout < 1.0:
         raise ValueError(f"dropout must be in [0, 1). Received: dropout={dropout!r}")

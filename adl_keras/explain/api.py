@@ -16,13 +16,14 @@ _COMMON = {"target", "kind", "output_names", "feature_names", "seed", "batch_siz
 _OPTIONS = {
     "shap-gradient": {"nsamples"},
     "shap-deep": {"fallback", "tolerance", "steps"},
-    "shap-kernel": {"nsamples"},
+    "shap-kernel": {"nsamples", "l1_reg"},
     "shap-partition": {"max_evals"},
     "lime": {"num_samples", "segmentation", "hide_color", "vectorised", "kernel_width", "discretize_continuous"},
     "integrated-gradients": {"steps", "tolerance", "baseline"},
     "saliency": {"absolute"},
     "grad-cam": {"layer"},
 }
+_COUNT_OPTIONS = {"nsamples": 1, "steps": 1, "max_evals": 1, "num_samples": 1, "batch_size": 1, "seed": 0}
 _NEEDS_BACKGROUND = ("shap-gradient", "shap-deep", "shap-kernel", "shap-partition")
 
 IG_AUTO_STEPS = (32, 64, 128, 256, 512)
@@ -82,7 +83,7 @@ def explain(model, x, method="integrated-gradients", background=None, **options)
             (default 0), ``batch_size`` (default 1024), and per method:
             shap-deep ``fallback`` (True), ``tolerance`` (1e-2), ``steps``;
             shap-gradient ``nsamples`` (200); shap-kernel ``nsamples``
-            ("auto"); shap-partition ``max_evals`` (500); lime
+            ("auto"), ``l1_reg`` (False: every feature gets its value); shap-partition ``max_evals`` (500); lime
             ``num_samples`` (1000 images, 5000 otherwise), ``segmentation``
             ("auto"), ``hide_color``, ``vectorised`` (True), ``kernel_width``,
             ``discretize_continuous``; integrated-gradients ``steps``
@@ -109,6 +110,14 @@ def explain(model, x, method="integrated-gradients", background=None, **options)
             f"Unknown option(s) for method={method!r}: {sorted(unknown)}. "
             f"Allowed: {sorted(_COMMON | _OPTIONS[method])}"
         )
+    for name, low in _COUNT_OPTIONS.items():
+        value = options.get(name)
+        if value is None or (value == "auto" and name in ("steps", "nsamples")):
+            continue
+        # int(True) would silently become 1: a bool is not a count.
+        if isinstance(value, (bool, np.bool_)) or not isinstance(value, (int, np.integer)) or value < low:
+            raise ValueError(f"{name} must be an int >= {low}" + (' or "auto"' if name in ("steps", "nsamples") else "")
+                             + f". Received: {name}={value!r}")
     start = time.perf_counter()
     input_shape = _inputs.model_input_shape(model)
     x = _inputs.check_batch(x, input_shape, "x")
@@ -160,7 +169,8 @@ def explain(model, x, method="integrated-gradients", background=None, **options)
     elif method == "shap-kernel":
         from adl_keras.explain import shap_methods
 
-        values, base = shap_methods.kernel(fwd, x, targets, background, options.get("nsamples", "auto"), seed)
+        values, base = shap_methods.kernel(fwd, x, targets, background, options.get("nsamples", "auto"), seed,
+                                           l1_reg=options.get("l1_reg", False))
     elif method == "shap-partition":
         from adl_keras.explain import shap_methods
 

@@ -103,6 +103,8 @@ class Explanation:
 
     def __getitem__(self, index):
         """The explanation of example(s) ``index`` (an int keeps the batch axis)."""
+        if isinstance(index, (bool, np.bool_)):
+            raise TypeError(f"index must be an int, a slice or a list of ints, not a bool. Received: index={index!r}")
         index = [index] if isinstance(index, (int, np.integer)) else index
         pick = lambda a: np.asarray(a)[index]
         return dataclasses.replace(

@@ -58,7 +58,7 @@ def surrogate_tree(model, x, x_test=None, max_depth=4, feature_names=None, class
     """
     from sklearn.tree import DecisionTreeClassifier, export_text
 
-    if not isinstance(max_depth, int) or max_depth < 1:
+    if isinstance(max_depth, bool) or not isinstance(max_depth, int) or max_depth < 1:
         raise ValueError(f"max_depth must be a positive int. Received: max_depth={max_depth!r}")
     shape = _inputs.model_input_shape(model)
     x = _inputs.check_batch(x, shape, "x")

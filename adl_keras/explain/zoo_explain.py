@@ -55,7 +55,7 @@ def explain_zoo_entry(name, index=0, method="shap-deep", out_path=None, backgrou
     if entry.task not in EXPLAINABLE_TASKS:
         raise ValueError(f"Zoo entry {name!r} has task {entry.task!r}; explain handles {EXPLAINABLE_TASKS}.")
     x_test, _, background, feature_names, classes = entry_data(name, background_size)
-    if not isinstance(index, (int, np.integer)) or not 0 <= index < len(x_test):
+    if isinstance(index, bool) or not isinstance(index, (int, np.integer)) or not 0 <= index < len(x_test):
         raise ValueError(f"index must be an int in [0, {len(x_test) - 1}]. Received: index={index!r}")
     model = zoo.load_model(name)
     options.setdefault("output_names", classes if classes and len(classes) == model.output_shape[-1] else None)

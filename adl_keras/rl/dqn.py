@@ -16,7 +16,8 @@ Example:
 """
 
 import dataclasses
-import pickle
+import io
+import json
 import time
 
 import keras
@@ -26,7 +27,8 @@ from keras import ops
 from adl_keras.rl import envs as envs_lib
 from adl_keras.rl import qnetworks
 
-CHECKPOINT_VERSION = 1
+CHECKPOINT_VERSION = 2
+CHECKPOINT_FORMAT = "adl_keras.dqn.checkpoint"
 
 
 @dataclasses.dataclass
@@ -115,7 +117,7 @@ class DQNConfig:
                 raise ValueError(f"{name} must be a positive int. Received: {name}={value!r}")
         for name in ("learning_starts", "epsilon_decay_steps", "eval_every"):
             value = getattr(self, name)
-            if not isinstance(value, int) or value < 0:
+            if not isinstance(value, int) or isinstance(value, bool) or value < 0:
                 raise ValueError(f"{name} must be a non-negative int. Received: {name}={value!r}")
         if self.network not in ("mlp", "cnn"):
             raise ValueError(f"network must be 'mlp' or 'cnn'. Received: network={self.network!r}")
@@ -125,6 +127,14 @@ class DQNConfig:
             raise ValueError(f"tau must be in (0, 1]. Received: tau={self.tau}")
         if not 0.0 <= self.gamma <= 1.0:
             raise ValueError(f"gamma must be in [0, 1]. Received: gamma={self.gamma}")
+        if isinstance(self.huber_delta, bool) or not self.huber_delta > 0:
+            raise ValueError(f"huber_delta must be > 0 (0 would make the loss zero). "
+                             f"Received: huber_delta={self.huber_delta!r}")
+        if self.max_grad_norm is not None and (isinstance(self.max_grad_norm, bool) or not self.max_grad_norm > 0):
+            raise ValueError(f"max_grad_norm must be > 0, or None for no clipping. "
+                             f"Received: max_grad_norm={self.max_grad_norm!r}")
+        if isinstance(self.seed, bool) or not isinstance(self.seed, int):
+            raise ValueError(f"seed must be an int. Received: seed={self.seed!r}")
         if not self.learning_rate > 0:
             raise ValueError(f"learning_rate must be > 0. Received: learning_rate={self.learning_rate}")
         for name in ("epsilon_start", "epsilon_end"):
@@ -158,7 +168,7 @@ class ReplayMemory:
     """
 
     def __init__(self, capacity, observation_shape, seed=0, observation_dtype="float32"):
-        if not isinstance(capacity, int) or capacity < 1:
+        if isinstance(capacity, bool) or not isinstance(capacity, int) or capacity < 1:
             raise ValueError(f"capacity must be a positive int. Received: capacity={capacity!r}")
         self.capacity = capacity
         shape = (capacity,) + tuple(observation_shape)
@@ -449,7 +459,7 @@ class DQN:
 
     # -------------------------------------------------------------- checkpoints
     def get_state(self):
-        """Everything needed to continue training, as picklable Python/numpy objects."""
+        """Everything needed to continue training, as plain Python values and numpy arrays."""
         return {
             "version": CHECKPOINT_VERSION,
             "config": dataclasses.asdict(self.config),
@@ -458,7 +468,7 @@ class DQN:
             "optimizer": [np.array(v) for v in self.optimizer.variables],
             "memory": self.memory.get_state(),
             "rng": self.rng.bit_generator.state,
-            "env": pickle.dumps(self.env),
+            "env": env_state(self.env),
             "observation": self.observation.copy(),
             "episode_return": self.episode_return,
             "counters": {"env_steps": self.env_steps, "updates": self.updates, "episodes": self.episodes},
@@ -476,8 +486,8 @@ class DQN:
             var.assign(value)
         self.memory.set_state(state["memory"])
         self.rng.bit_generator.state = state["rng"]
-        self.env = pickle.loads(state["env"])
-        self.observation = state["observation"].copy()
+        restore_env_state(self.env, state["env"])
+        self.observation = np.array(state["observation"], dtype="float32")
         self.episode_return = state["episode_return"]
         self.env_steps = state["counters"]["env_steps"]
         self.updates = state["counters"]["updates"]
@@ -490,26 +500,200 @@ class DQN:
     def save_checkpoint(self, path):
         """Writes the full training state to ``path`` atomically.
 
-        The state is pickled to a temporary file in the same folder, flushed
-        and fsynced, then renamed over ``path``: a crash mid-write leaves the
-        previous checkpoint intact. Checkpoints are pickles; load only your own.
+        The file is a NumPy ``.npz`` archive of plain arrays plus one JSON
+        document (config, counters, history, random-generator states, the
+        environment's state as values): no pickle, so loading a checkpoint
+        cannot run code. It is written to a temporary file in the same
+        folder, fsynced, then renamed over ``path``: a crash mid-write leaves
+        the previous checkpoint intact.
 
         Returns:
             pathlib.Path of the checkpoint.
         """
         from adl_keras.zoo.store import atomic_write_bytes
 
-        return atomic_write_bytes(path, pickle.dumps(self.get_state(), protocol=pickle.HIGHEST_PROTOCOL))
+        return atomic_write_bytes(path, encode_checkpoint(self.get_state()))
 
     @classmethod
     def load_checkpoint(cls, path):
-        """A new agent in exactly the state :meth:`save_checkpoint` wrote."""
+        """A new agent in exactly the state :meth:`save_checkpoint` wrote.
+
+        Raises:
+            ValueError: ``path`` is not a checkpoint of this format (a pickle,
+                an archive holding object arrays, a different version); it
+                is refused before anything in it is used.
+        """
         with open(path, "rb") as handle:
-            state = pickle.load(handle)
+            state = decode_checkpoint(handle.read(), source=path)
         config = DQNConfig(**state["config"])
         agent = cls(config)
         agent.set_state(state)
         return agent
+
+
+# ----------------------------------------------------------------- checkpoint format
+# A checkpoint is an .npz archive (np.savez, read back with allow_pickle=False):
+# "state.json" holds the state tree with every array replaced by a reference
+# {"__array__": KEY} to the archive member KEY. Tuples, numpy scalars and
+# dicts are tagged so the tree comes back with the same types.
+
+def encode_checkpoint(state):
+    """The bytes of an .npz checkpoint holding ``state`` (no pickle)."""
+    arrays = {}
+
+    def enc(value):
+        if isinstance(value, np.ndarray):
+            if value.dtype.hasobject:
+                raise TypeError("Checkpoints hold numeric arrays only; got an object array.")
+            key = f"a{len(arrays)}"
+            arrays[key] = value
+            return {"__array__": key}
+        if isinstance(value, np.generic):
+            key = f"a{len(arrays)}"
+            arrays[key] = np.asarray(value)
+            return {"__scalar__": key}
+        if isinstance(value, dict):
+            if not all(isinstance(k, str) for k in value):
+                raise TypeError(f"Checkpoint dict keys must be strings. Received keys: {list(value)[:5]}")
+            return {"__dict__": {k: enc(v) for k, v in value.items()}}
+        if isinstance(value, tuple):
+            return {"__tuple__": [enc(v) for v in value]}
+        if isinstance(value, list):
+            return [enc(v) for v in value]
+        if value is None or isinstance(value, (bool, int, float, str)):
+            return value
+        raise TypeError(f"Cannot checkpoint a {type(value).__name__} value: {value!r:.80}")
+
+    tree = {"format": CHECKPOINT_FORMAT, "version": CHECKPOINT_VERSION, "state": enc(state)}
+    buffer = io.BytesIO()
+    np.savez(buffer, **{"state.json": np.frombuffer(json.dumps(tree).encode(), dtype=np.uint8)}, **arrays)
+    return buffer.getvalue()
+
+
+def decode_checkpoint(data, source="<bytes>"):
+    """The state tree of checkpoint bytes; refuses anything but this format.
+
+    Arrays are read with ``allow_pickle=False``, JSON is parsed as data, and
+    no class named in the file is ever looked up: a crafted file can at
+    worst give wrong numbers (arrays of the wrong shape are refused by Keras'
+    ``set_weights`` and NumPy's assignment in :meth:`DQN.set_state`).
+
+    Raises:
+        ValueError: anything but a checkpoint of this format and version.
+    """
+    try:
+        archive = np.load(io.BytesIO(data), allow_pickle=False)
+    except Exception as err:  # numpy raises ValueError/OSError/BadZipFile variants
+        raise ValueError(f"{source} is not an adl_keras DQN checkpoint (an .npz archive); refusing it "
+                         f"(checkpoints are never unpickled). Detail: {err}") from None
+    if not hasattr(archive, "files") or "state.json" not in archive.files:
+        raise ValueError(f"{source} is not an adl_keras DQN checkpoint: no state.json member.")
+    try:
+        tree = json.loads(archive["state.json"].tobytes().decode())
+        arrays = {}
+
+        def array(key):
+            if key not in arrays:
+                arrays[key] = archive[key]  # allow_pickle=False: object arrays raise here
+            return arrays[key]
+
+        if not isinstance(tree, dict) or tree.get("format") != CHECKPOINT_FORMAT:
+            raise ValueError("wrong format tag")
+        if tree.get("version") != CHECKPOINT_VERSION:
+            raise ValueError(f"version {tree.get('version')!r}, expected {CHECKPOINT_VERSION}")
+
+        def dec(value):
+            if isinstance(value, list):
+                return [dec(v) for v in value]
+            if isinstance(value, dict):
+                if set(value) == {"__array__"}:
+                    return np.array(array(value["__array__"]))
+                if set(value) == {"__scalar__"}:
+                    return array(value["__scalar__"])[()]
+                if set(value) == {"__tuple__"}:
+                    return tuple(dec(v) for v in value["__tuple__"])
+                if set(value) == {"__dict__"}:
+                    return {k: dec(v) for k, v in value["__dict__"].items()}
+                raise ValueError(f"unexpected object {sorted(value)[:5]}")
+            return value
+
+        return dec(tree["state"])
+    except (ValueError, KeyError, TypeError, UnicodeDecodeError) as err:
+        raise ValueError(f"{source} is not a valid adl_keras DQN checkpoint ({err}); refusing it.") from None
+
+
+# The environment's state as values: the attributes of the env, its wrappers
+# and the objects they hold (gymnasium, MinAtar), captured as plain values,
+# arrays and random-generator states, and written back into a freshly made env
+# of the same id. No object is created from the checkpoint: only attributes
+# the new env already has are assigned, with values of the same kind.
+_ENV_MODULES = ("gymnasium", "minatar", "adl_keras")
+
+
+def _is_plain(value):
+    if value is None or isinstance(value, (bool, int, float, str, np.generic)):
+        return True
+    if isinstance(value, np.ndarray):
+        return not value.dtype.hasobject
+    if isinstance(value, (list, tuple)):
+        return all(_is_plain(v) for v in value)
+    if isinstance(value, dict):
+        return all(isinstance(k, str) and _is_plain(v) for k, v in value.items())
+    return False
+
+
+def _is_env_object(value):
+    module = type(value).__module__ or ""
+    return hasattr(value, "__dict__") and module.split(".")[0] in _ENV_MODULES and not isinstance(value, type)
+
+
+def env_state(env, _seen=None):
+    """The state of ``env`` (and of the objects it holds) as plain values."""
+    seen = set() if _seen is None else _seen
+    seen.add(id(env))
+    out = {}
+    for key, value in vars(env).items():
+        if isinstance(value, np.random.Generator):
+            out[key] = {"kind": "generator", "value": value.bit_generator.state}
+        elif isinstance(value, np.random.RandomState):
+            out[key] = {"kind": "random_state", "value": value.get_state(legacy=False)}
+        elif _is_plain(value):
+            out[key] = {"kind": "value", "value": value}
+        elif _is_env_object(value) and id(value) not in seen:
+            out[key] = {"kind": "object", "value": env_state(value, seen)}
+    return out
+
+
+def restore_env_state(env, state, _path="env"):
+    """Writes :func:`env_state` values back into a fresh ``env`` of the same id."""
+    if not isinstance(state, dict):
+        raise ValueError(f"Checkpointed {_path} state is not a mapping.")
+    attributes = vars(env)
+    for key, item in state.items():
+        where = f"{_path}.{key}"
+        if key.startswith("__") or key not in attributes or not isinstance(item, dict):
+            raise ValueError(f"Checkpoint does not match the environment: {where} is not an attribute of it.")
+        current, kind, value = attributes[key], item.get("kind"), item.get("value")
+        if kind == "generator" and current is None:
+            # A generator the checkpointed env had created lazily (e.g. a space's).
+            generator = np.random.default_rng()
+            generator.bit_generator.state = value  # raises unless a PCG64 state
+            attributes[key] = generator
+        elif kind == "generator" and isinstance(current, np.random.Generator):
+            current.bit_generator.state = value
+        elif kind == "random_state" and isinstance(current, np.random.RandomState):
+            current.set_state(value)
+        elif kind == "object" and _is_env_object(current):
+            restore_env_state(current, value, where)
+        elif kind == "value" and (_is_plain(current) or value is None):
+            if isinstance(current, np.ndarray):
+                value = np.array(value, dtype=current.dtype)
+            elif isinstance(current, np.generic):
+                value = type(current)(value)
+            attributes[key] = value
+        else:
+            raise ValueError(f"Checkpoint does not match the environment: {where} is a "
+                             f"{type(current).__name__}, the checkpoint holds a {kind!r}.")
 
 
 def train_dqn(config=None, progress=None):

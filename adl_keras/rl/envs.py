@@ -96,7 +96,7 @@ def evaluate_greedy(q_values_fn, env_id, episodes=100, seed=10_000, max_steps=No
     Example:
         >>> returns = evaluate_greedy(model, "CartPole-v1", episodes=10)
     """
-    if not isinstance(episodes, int) or episodes < 1:
+    if isinstance(episodes, bool) or not isinstance(episodes, int) or episodes < 1:
         raise ValueError(f"episodes must be a positive int. Received: episodes={episodes!r}")
     envs = [make_env(env_id)[0] for _ in range(episodes)]
     obs = np.stack([env.reset(seed=seed + i)[0] for i, env in enumerate(envs)]).astype("float32")

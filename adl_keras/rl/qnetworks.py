@@ -20,7 +20,7 @@ from keras import layers, ops
 
 def _check_units(name, units):
     units = tuple(units)
-    if not units or any(not isinstance(u, int) or u < 1 for u in units):
+    if not units or any(isinstance(u, bool) or not isinstance(u, int) or u < 1 for u in units):
         raise ValueError(f"{name} must be a non-empty sequence of positive ints. Received: {name}={units!r}")
     return units
 
@@ -31,7 +31,7 @@ def mlp_layer_specs(num_actions, hidden_units=(64, 64), activation="relu"):
     Returns:
         list of ``(class_name, kwargs)``; names ``hidden_1..N`` and ``q_values``.
     """
-    if not isinstance(num_actions, int) or num_actions < 1:
+    if isinstance(num_actions, bool) or not isinstance(num_actions, int) or num_actions < 1:
         raise ValueError(f"num_actions must be a positive int. Received: num_actions={num_actions!r}")
     hidden_units = _check_units("hidden_units", hidden_units)
     specs = [("Dense", {"units": u, "activation": activation, "name": f"hidden_{i + 1}"})
@@ -47,11 +47,11 @@ def cnn_layer_specs(num_actions, filters=(16,), kernel_size=3, hidden_units=(128
         list of ``(class_name, kwargs)``; names ``conv_1..N``, ``features``,
         ``hidden_1..M``, ``q_values``.
     """
-    if not isinstance(num_actions, int) or num_actions < 1:
+    if isinstance(num_actions, bool) or not isinstance(num_actions, int) or num_actions < 1:
         raise ValueError(f"num_actions must be a positive int. Received: num_actions={num_actions!r}")
     filters = _check_units("filters", filters)
     hidden_units = _check_units("hidden_units", hidden_units)
-    if not isinstance(kernel_size, int) or kernel_size < 1:
+    if isinstance(kernel_size, bool) or not isinstance(kernel_size, int) or kernel_size < 1:
         raise ValueError(f"kernel_size must be a positive int. Received: kernel_size={kernel_size!r}")
     specs = [("Conv2D", {"filters": f, "kernel_size": kernel_size, "strides": 1, "padding": "valid",
                          "activation": activation, "name": f"conv_{i + 1}"}) for i, f in enumerate(filters)]

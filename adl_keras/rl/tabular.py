@@ -224,7 +224,7 @@ class QLearningConfig:
     seed: int = 0
 
     def __post_init__(self):
-        if not isinstance(self.episodes, int) or self.episodes < 1:
+        if isinstance(self.episodes, bool) or not isinstance(self.episodes, int) or self.episodes < 1:
             raise ValueError(f"episodes must be a positive int. Received: episodes={self.episodes!r}")
         if not 0.0 < self.alpha <= 1.0:
             raise ValueError(f"alpha must be in (0, 1]. Received: alpha={self.alpha}")

@@ -203,7 +203,7 @@ class TFAgentsDQNConfig:
         self.hidden_units = tuple(self.hidden_units)
         for name in ("iterations", "batch_size", "target_update_period", "replay_capacity", "eval_episodes"):
             value = getattr(self, name)
-            if not isinstance(value, int) or value < 1:
+            if isinstance(value, bool) or not isinstance(value, int) or value < 1:
                 raise ValueError(f"{name} must be a positive int. Received: {name}={value!r}")
         if self.td_loss not in ("squared", "huber"):
             raise ValueError(f"td_loss must be 'squared' or 'huber'. Received: td_loss={self.td_loss!r}")

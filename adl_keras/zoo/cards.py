@@ -1,5 +1,10 @@
 """Model cards: ``zoo/NAME/meta.json`` (machine-readable), ``zoo/NAME/README.md``
-(for people) and ``zoo/index.json`` (all entries), each written atomically."""
+(for people) and ``zoo/index.json`` (all entries), each written atomically.
+
+Two zoos hold cards: the shipped one inside the package (read-only to the
+package, the reference) and the user zoo under ``$ADL_KERAS_HOME/zoo``,
+where ``adl-zoo train`` writes.
+"""
 
 import json
 import platform
@@ -7,10 +12,14 @@ from pathlib import Path
 
 from adl_keras.zoo import store
 
-WEIGHTS_FILE = "model.weights.h5"
+WEIGHTS_FILE = "model.weights.h5"  # the name of shipped entries written before content addressing
 META_FILE = "meta.json"
 CARD_FILE = "README.md"
 INDEX_FILE = "index.json"
+
+
+class CardError(ValueError):
+    """A meta.json that cannot be read or parsed (the message names the file)."""
 
 
 def entry_dir(name, root=None):
@@ -18,11 +27,23 @@ def entry_dir(name, root=None):
 
 
 def read_meta(name, root=None):
-    """The entry's meta.json as a dict, or None if it has none."""
+    """The entry's meta.json as a dict, or None if it has none.
+
+    Raises:
+        CardError: the file exists but is not a JSON object (names the file).
+    """
     path = entry_dir(name, root) / META_FILE
-    if not path.exists():
+    try:
+        text = path.read_text()
+    except (FileNotFoundError, NotADirectoryError):
         return None
-    return json.loads(path.read_text())
+    try:
+        meta = json.loads(text)
+    except ValueError as err:
+        raise CardError(f"Malformed model card {path}: {err}.") from err
+    if not isinstance(meta, dict):
+        raise CardError(f"Malformed model card {path}: expected a JSON object, got {type(meta).__name__}.")
+    return meta
 
 
 def weights_hashes(meta):
@@ -43,8 +64,15 @@ def weights_shipped(name, root=None):
 
 
 def has_weights(name):
-    """Whether the card records weights with a hash they can be verified against."""
-    return weights_hashes(read_meta(name)) is not None
+    """Whether a card (shipped, or else the user zoo's) records weights with a
+    hash they can be verified against; False for a malformed card."""
+    for root in (None, store.user_zoo_dir()):
+        try:
+            if weights_hashes(read_meta(name, root)) is not None:
+                return True
+        except CardError:
+            continue
+    return False
 
 
 def _versions():
@@ -95,12 +123,23 @@ def render_card(meta):
 def write_entry(entry, model, metrics, training=None, goals=None, root=None):
     """Saves weights, meta.json and the card of a freshly trained entry.
 
-    Weights go to a temporary file renamed into place; meta.json is written
-    after the weights and refers to their hash, so a reader never sees a card
-    that points at missing or different weights.
+    Args:
+        entry: the ZooEntry.
+        model: the trained keras.Model.
+        metrics: dict of metric name to value (``_split`` names the split).
+        training, goals: recorded in the card.
+        root: the zoo folder to write into (default: the user zoo,
+            ``$ADL_KERAS_HOME/zoo``; never the installed package unless given).
+
+    The entry is swapped as a whole: the weights get a content-addressed name
+    (``weights-<sha256[:16]>.weights.h5``) beside the old ones, meta.json is
+    switched last by an atomic rename (file and folder fsynced), and only then
+    are the old weight files removed. A reader sees the old entry or the new
+    one, never a card pointing at missing or different weights.
     """
+    root = Path(root) if root is not None else store.user_zoo_dir()
     folder = entry_dir(entry.name, root)
-    weights = store.atomic_save_weights(model, folder / WEIGHTS_FILE)
+    weights, sha256, size = store.save_weights_content_addressed(model, folder)
     split = metrics.pop("_split", "test")
     meta = {
         "name": entry.name,
@@ -112,9 +151,9 @@ def write_entry(entry, model, metrics, training=None, goals=None, root=None):
         "build_kwargs": _jsonable(entry.build_kwargs),
         "params": int(model.count_params()),
         "weights": {
-            "file": WEIGHTS_FILE,
-            "sha256": store.sha256_of(weights),
-            "size": weights.stat().st_size,
+            "file": weights.name,
+            "sha256": sha256,
+            "size": size,
             "url": entry.weights_url,
         },
         "metrics": {
@@ -127,10 +166,22 @@ def write_entry(entry, model, metrics, training=None, goals=None, root=None):
         "training": _jsonable(training or {}),
         "versions": _versions(),
     }
-    store.atomic_write_bytes(folder / META_FILE, (json.dumps(meta, indent=2) + "\n").encode())
+    store.atomic_write_bytes(folder / META_FILE, (json.dumps(meta, indent=2) + "\n").encode())  # the switch
+    _remove_old_weights(folder, keep=weights.name)
     store.atomic_write_bytes(folder / CARD_FILE, render_card(meta).encode())
     write_index(root)
     return meta
+
+
+def _remove_old_weights(folder, keep):
+    """Deletes weight files the switched meta.json no longer refers to."""
+    store._step("remove-old-weights")
+    for path in [*folder.glob("weights-*.weights.h5"), folder / WEIGHTS_FILE]:
+        if path.name != keep and path.exists():
+            try:
+                path.unlink()
+            except OSError:
+                pass  # a leftover file is harmless: no card refers to it
 
 
 def write_index(root=None):
@@ -138,7 +189,10 @@ def write_index(root=None):
     root = Path(root or store.zoo_dir())
     index = {}
     for meta_path in sorted(root.glob(f"*/{META_FILE}")):
-        meta = json.loads(meta_path.read_text())
+        try:
+            meta = read_meta(meta_path.parent.name, root)
+        except CardError:
+            continue  # a malformed card is reported by `adl-zoo list`, not indexed
         index[meta["name"]] = {
             "topic": meta["topic"],
             "task": meta["task"],

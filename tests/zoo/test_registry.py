@@ -47,7 +47,7 @@ def test_pretrained_must_be_bool():
 def test_corrupt_zoo_file_is_refused_before_building(tmp_path, monkeypatch):
     copy = tmp_path / "zoo"
     shutil.copytree(cards.entry_dir("lenet5.digits"), copy / "lenet5.digits")
-    weights = copy / "lenet5.digits" / "model.weights.h5"
+    weights = copy / "lenet5.digits" / cards.read_meta("lenet5.digits")["weights"]["file"]
     data = bytearray(weights.read_bytes())
     data[2000] ^= 0xFF
     weights.write_bytes(bytes(data))

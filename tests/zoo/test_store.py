@@ -4,6 +4,7 @@ a truncated one and a wrong one; cache, offline mode, read-only cache."""
 import functools
 import hashlib
 import http.server
+import json
 import os
 import stat
 import threading
@@ -18,7 +19,7 @@ from adl_keras.zoo import store
 @pytest.fixture(scope="module")
 def served(tmp_path_factory):
     root = tmp_path_factory.mktemp("www")
-    real = (store.zoo_dir() / "lenet5.digits" / "model.weights.h5").read_bytes()
+    real = (store.zoo_dir() / "lenet5.digits" / json.loads((store.zoo_dir() / "lenet5.digits" / "meta.json").read_text())["weights"]["file"]).read_bytes()
     (root / "real.weights.h5").write_bytes(real)
     (root / "truncated.weights.h5").write_bytes(real[: len(real) // 2])
     (root / "wrong.weights.h5").write_bytes(real[:1000] + bytes(b ^ 0xFF for b in real[1000:1016]) + real[1016:])
