@@ -66,8 +66,9 @@ def _kind(cell):
                      f"Received: cell of type {type(cell).__name__}")
 
 
-def _check_x(x):
-    x = ops.convert_to_tensor(x, dtype="float32")
+def _check_x(x, dtype="float32"):
+    # The cell's compute dtype (float64 cells get float64 traces), not a fixed float32.
+    x = ops.convert_to_tensor(x, dtype=dtype)
     if len(x.shape) != 3 or x.shape[1] is None:
         raise ValueError(f"x must be (batch, T, features) with a known T. Received: x.shape={tuple(x.shape)}")
     return x
@@ -86,13 +87,13 @@ def forward_trace(cell, x, initial_state=None):
         for the LSTM, ``c`` and the gates ``i, f, g, o`` per step.
     """
     kind = _kind(cell)
-    x = _check_x(x)
+    x = _check_x(x, cell.compute_dtype)
     if not cell.built:
         cell.build(tuple(x.shape[:1]) + tuple(x.shape[2:]))
     batch, T = x.shape[0], x.shape[1]
     n = cell.units
     if initial_state is None:
-        initial_state = [ops.zeros((batch, n))] * (2 if kind == "lstm" else 1)
+        initial_state = [ops.zeros((batch, n), x.dtype)] * (2 if kind == "lstm" else 1)
     W, U = cell.kernel, cell.recurrent_kernel
     b = cell.bias if cell.use_bias else None
     xw = ops.einsum("btd,dk->btk", x, W)  # all input projections at once
@@ -135,7 +136,7 @@ def explicit_bptt(cell, x, dl_dh, initial_state=None, trace=None):
     trace = trace or forward_trace(cell, x, initial_state)
     x = trace["x"]
     kind = trace["kind"]
-    dl_dh = ops.convert_to_tensor(dl_dh, dtype="float32")
+    dl_dh = ops.convert_to_tensor(dl_dh, dtype=x.dtype)
     batch, T = x.shape[0], x.shape[1]
     n = cell.units
     if tuple(dl_dh.shape) != (batch, T, n):
@@ -143,8 +144,8 @@ def explicit_bptt(cell, x, dl_dh, initial_state=None, trace=None):
                          f"Received: dl_dh.shape={tuple(dl_dh.shape)}")
     U = cell.recurrent_kernel
     hs = trace["h"]
-    recurrent = ops.zeros((batch, n))  # delta_{t+1} * dh_{t+1}/dh_t through h
-    dc_next = ops.zeros((batch, n))  # dL/dc_t flowing back from c_{t+1} = f_{t+1} c_t + ...
+    recurrent = ops.zeros((batch, n), x.dtype)  # delta_{t+1} * dh_{t+1}/dh_t through h
+    dc_next = ops.zeros((batch, n), x.dtype)  # dL/dc_t flowing back from c_{t+1} = f_{t+1} c_t + ...
     deltas, das = [None] * T, [None] * T
     for t in reversed(range(T)):
         delta = dl_dh[:, t] + recurrent  # delta_t = dL/dh_t + delta_{t+1} dh_{t+1}/dh_t

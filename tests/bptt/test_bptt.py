@@ -265,3 +265,23 @@ def test_diagnostics_argument_errors():
         make_cell("lstm2", 4)
     with pytest.raises(ValueError, match="x.shape"):
         hidden_gradient_norms(keras.layers.SimpleRNNCell(3), np.zeros((4, 3), "float32"))
+
+
+def test_explicit_bptt_follows_a_float64_cell():
+    """A float64 cell gets a float64 backward pass equal to autodiff (it used to fail inside TensorFlow)."""
+    import keras
+    import numpy as np
+    import tensorflow as tf
+
+    from adl_keras.bptt import explicit_bptt
+
+    cell = keras.layers.SimpleRNNCell(3, dtype="float64")
+    x = np.random.default_rng(0).random((2, 4, 2))
+    result = explicit_bptt(cell, x, np.ones((2, 4, 3)))
+    with tf.GradientTape() as tape:
+        h = keras.layers.RNN(cell, return_sequences=True)(x)
+        loss = tf.reduce_sum(h)
+    reference = tape.gradient(loss, cell.trainable_weights)
+    assert [np.asarray(g).dtype for g in result.grads] == [np.float64] * len(reference)
+    for got, want in zip(result.grads, reference):
+        np.testing.assert_allclose(np.asarray(got), want.numpy(), atol=1e-12)
