@@ -273,7 +273,6 @@ class DQN:
         # The acting copy of the online network (NumPy; synced after every learner call).
         self.policy = qnetworks.NumpyQNetwork(self.online)
         self._sync_policy()
-        self._hard_update = tf.function(self._copy_to_target)
 
     # ------------------------------------------------------------------ learner
     def _copy_to_target(self):
@@ -310,20 +309,32 @@ class DQN:
                 t.assign(cfg.tau * o + (1.0 - cfg.tau) * t)
         return loss
 
-    def _learn_many_step(self, observations, actions, rewards, next_observations, dones):
+    def _learn_many_step(self, updates_before, observations, actions, rewards, next_observations, dones):
         """G learner steps on stacked batches (G, B, ...) in one compiled call;
         returns [losses (G), flat online weights].
 
         The G steps run in a ``tf.while_loop``, not unrolled: XLA compiles
         one step's graph whatever G is (unrolling 16 steps took ~12 s to
-        compile on a 2-core CPU, the loop ~1.6 s).
+        compile on a 2-core CPU, the loop ~1.6 s). The hard target copy runs
+        inside the loop, right after update number u when u is a multiple of
+        ``target_update_period`` (``updates_before`` + g + 1 = u), so the copy
+        period is exact whatever G is.
         """
         import tensorflow as tf
 
         groups = observations.shape[0]
+        period = self.config.target_update_period
+        hard = self.config.target_update == "hard"
 
         def body(g, losses):
             loss = self._learn_step(observations[g], actions[g], rewards[g], next_observations[g], dones[g])
+            if hard:
+                def copy():
+                    self._copy_to_target()  # theta' <- theta every `period` updates
+                    return tf.constant(True)
+
+                tf.cond(tf.equal((updates_before + tf.cast(g, tf.int64) + 1) % period, 0), copy,
+                        lambda: tf.constant(False))
             return g + 1, losses.write(g, loss)
 
         _, losses = tf.while_loop(lambda g, _: g < groups, body,
@@ -334,35 +345,43 @@ class DQN:
     def _sync_policy(self, flat=None):
         self.policy.set_flat_weights(qnetworks.flat_weights(self.online) if flat is None else flat)
 
-    def _count_updates(self, n):
-        before = self.updates
-        self.updates += n
-        period = self.config.target_update_period
-        if self.config.target_update == "hard" and self.updates // period > before // period:
-            self._hard_update()  # theta' <- theta every `period` updates
-
     def _sample_stacked(self, groups):
         batch = self.memory.sample(self.config.batch_size * groups)
         return [b.reshape((groups, self.config.batch_size) + b.shape[1:]) for b in batch]
 
-    def learner_call(self, gradient_steps=None):
+    def learner_call(self, gradient_steps=None, batches=None):
         """Samples G batches and runs G learner updates in one compiled call.
+
+        G updates in one call equal G calls of one update on the same
+        batches, target copies included (tested to 1e-6).
 
         Args:
             gradient_steps: G, default ``config.gradient_steps``.
+            batches: optional stacked batches ``(observations, actions,
+                rewards, next_observations, dones)``, each of leading shape
+                (G, batch_size), to learn from instead of sampling the
+                replay memory (default None).
 
         Returns:
             np.ndarray of the (G,) Huber losses.
         """
         import tensorflow as tf
 
-        g = gradient_steps or self.config.gradient_steps
+        if batches is None:
+            g = gradient_steps or self.config.gradient_steps
+            batches = self._sample_stacked(g)
+        else:
+            g = int(np.shape(batches[0])[0])
+            if gradient_steps is not None and gradient_steps != g:
+                raise ValueError(f"gradient_steps must match the batches' leading axis {g}. "
+                                 f"Received: gradient_steps={gradient_steps!r}")
         # Tensors, not NumPy arrays: tf.function's per-call cost is ~0.5 ms
         # higher for NumPy arguments.
-        batch = [tf.convert_to_tensor(b) for b in self._sample_stacked(g)]
-        out = self._learn_many(*batch).numpy()
+        dtypes = ("float32", "int32", "float32", "float32", "float32")
+        batch = [tf.convert_to_tensor(np.asarray(b, dtype=d)) for b, d in zip(batches, dtypes)]
+        out = self._learn_many(tf.constant(self.updates, tf.int64), *batch).numpy()
         self._sync_policy(out[g:])
-        self._count_updates(g)
+        self.updates += g
         return out[:g]
 
     def learner_update(self):
