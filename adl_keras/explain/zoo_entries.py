@@ -49,8 +49,10 @@ def tabular_mlp(num_features, num_classes, hidden=(32, 16), dropout=0.1, name="t
 
 
 def _recipe(dataset, build_kwargs, epochs=300, patience=40):
-    def recipe(seed=0, progress=None):
-        """Adam 1e-3, batch 32, early stopping on validation accuracy."""
+    default_epochs = epochs
+
+    def recipe(seed=0, progress=None, epochs=default_epochs):
+        """Adam 1e-3, batch 32, early stopping on validation accuracy (at most ``epochs``)."""
         from adl_keras import data
 
         ds = data.load(dataset)

@@ -118,16 +118,17 @@ def write_imagenet_cards(root=None):
     return [write_imagenet_card(arch, root)["name"] for arch in ARCHITECTURES]
 
 
-def train_resnet_small_digits10shot(seed=0, progress=None):
+def train_resnet_small_digits10shot(seed=0, progress=None, **config_overrides):
     """Recipe of ``resnet_small.digits10shot``: two-phase fine-tuning of the
     verified ``few_shot.BACKBONE`` (``resnet_small.glyphs32``) backbone on 10 digits per class
-    (:mod:`adl_keras.transfer.few_shot`, default FewShotConfig)."""
+    (:mod:`adl_keras.transfer.few_shot`, default FewShotConfig; ``config_overrides``
+    replace its fields, e.g. ``head_epochs=1, epochs=1`` for a smoke run)."""
     import dataclasses
 
     from adl_keras import zoo
     from adl_keras.transfer import few_shot
 
-    config = few_shot.FewShotConfig()
+    config = dataclasses.replace(few_shot.FewShotConfig(), **config_overrides)
     train, _ = few_shot.few_shot_split(config.shots, seed)
     model, result = few_shot.train_transfer(train, config, seed, two_phase=True, progress=progress)
     info = {
