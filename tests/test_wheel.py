@@ -3,6 +3,7 @@ a fresh venv, a pretrained entry loads offline from the installed package (not
 from this checkout) and reproduces its card. Default run (~30 s)."""
 
 import os
+import shutil
 import site
 import subprocess
 import sys
@@ -15,8 +16,13 @@ def test_wheel_install_loads_pretrained_offline(tmp_path):
     # nothing of this checkout on the path of any step (pytest runs may set PYTHONPATH to it)
     env = {**{k: v for k, v in os.environ.items() if k != "PYTHONPATH"}, "ADL_KERAS_OFFLINE": "1",
            "TF_CPP_MIN_LOG_LEVEL": "3"}
+    # Built from a clean copy: an in-tree build/ folder left by an earlier build would
+    # put files in the wheel that the packaging metadata no longer ships.
+    source = tmp_path / "src"
+    shutil.copytree(ROOT, source, symlinks=True, ignore=shutil.ignore_patterns(
+        "build", "dist", "*.egg-info", ".git", ".venv", "__pycache__", ".pytest_cache", "notebooks", "tests"))
     subprocess.run([sys.executable, "-m", "pip", "wheel", "--no-deps", "--no-build-isolation", "-q",
-                    "-w", str(tmp_path / "dist"), str(ROOT)], check=True, env=env)
+                    "-w", str(tmp_path / "dist"), str(source)], check=True, env=env)
     wheel = next((tmp_path / "dist").glob("adl_keras-*.whl"))
     venv = tmp_path / "venv"
     # No pip inside the venv (ensurepip costs seconds): this environment's pip installs into it.
