@@ -162,11 +162,11 @@ def test_minatar_env_and_cnn_agent_run():
         envs.MinAtarEnv("pong")
 
 
-@pytest.mark.parametrize("jit_compile", [False, True])
-def test_g_updates_in_one_call_equal_g_single_update_calls(jit_compile):
+def test_g_updates_in_one_call_equal_g_single_update_calls(jit_compile=True):
     """G updates in one compiled call = G one-update calls on the same batches,
     and the hard target copy happens exactly every target_update_period
-    updates, also in the middle of a call (period 3, G 8: after updates 3 and 6)."""
+    updates, also in the middle of a call (period 3, G 8: after updates 3 and 6).
+    XLA-compiled, the training path (the graph-mode path shares the code)."""
     g, b = 8, 16
     config = small_config(target_update="hard", target_update_period=3, batch_size=b, jit_compile=jit_compile)
     rng = np.random.default_rng(0)
