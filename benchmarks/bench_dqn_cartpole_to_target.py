@@ -1,20 +1,29 @@
-"""Environment steps and wall-clock to target: the Keras 3 DQN vs the TF-Agents
-DQN tutorial configuration, side by side in one process.
+"""Wall-clock to target on the same task: the Keras 3 DQN (``dqn.cartpole``'s
+recipe) vs TF-Agents' DdqnAgent (``dqn_tfagents.cartpole``'s recipe), same
+environment, target, network, evaluation and seeds, side by side in one process.
 
-* native: ``dqn.cartpole``'s recipe (Double DQN, MLP 64-64, 64 updates per
-  64 env steps in one XLA-compiled loop, NumPy acting) on CartPole-v1, target: mean
-  greedy return >= 475 over 20 evaluation episodes, checked every 1000 env
-  steps, at most 50,000 steps.
-* anchor: the TF-Agents DQN tutorial configuration (DqnAgent, Dense 100-50,
-  Adam 1e-3, batch 64, epsilon 0.1, one collect step per train step) on
-  CartPole-v0, target: its own, mean return >= 200 (the v0 maximum) over 10
-  episodes, checked every 1000 iterations as in the tutorial, at most 20,000.
+    python -m benchmarks.bench_dqn_cartpole_to_target [--seeds 0 1 2 3 4]
 
-Wall-clock counts training only (collection, updates and the first call's
-tracing/compilation on both sides), not evaluation. TF-Agents' seeding does not make
-its runs repeat exactly (its steps to target vary from run to run).
-Medians over seeds 0, 1, 2. Run: ``python -m benchmarks.bench_dqn_cartpole_to_target``
-(``--seeds 0 1 2``); expensive (minutes per seed on a shared 2-core box).
+Task, both sides: CartPole-v1, target = mean greedy return >= 475 over 20
+seeded evaluation episodes (seeds 20000+), evaluated every 1,000 env steps,
+at most 50,000 env steps; Q-network MLP 64-64 (``CARTPOLE_HIDDEN``, built from
+the same layer specs); Double DQN, Huber loss, gamma 0.99, batch 64, replay
+20,000, hard target copy every 100 updates.
+
+* ours: ``cartpole_dqn_config`` (64 updates every 64 env steps in one
+  XLA-compiled call, NumPy acting, Adam 1e-3, epsilon over 2,500 steps).
+* anchor: ``tf_agents_cartpole_config`` (one collect step and one train step
+  per iteration, the TF-Agents tutorial's loop, with that recipe's tuned Adam
+  5e-4 and epsilon over 5,000 steps) with ``agent.train`` under
+  ``common.function(jit_compile=True)`` (XLA, as ours) and the network
+  swapped to 64-64 (the recipe ships 128-128) so the networks are the same.
+
+Both sides are timed the same way: training seconds (collection, updates,
+the first call's tracing/compilation), evaluation excluded. value = median of
+our seconds, anchor = median of TF-Agents' seconds (a run that does not reach
+the target counts its full time), goal ratio <= 0.5. TF-Agents' seeding does
+not make its runs repeat exactly. Expensive (minutes per seed on a shared
+2-core box).
 """
 
 import argparse
@@ -27,31 +36,31 @@ import statistics  # noqa: E402
 
 from benchmarks._common import write_result  # noqa: E402
 
-NATIVE_TARGET, NATIVE_MAX_STEPS = 475.0, 50_000
-TFA_TARGET, TFA_MAX_ITERATIONS = 200.0, 20_000
+TARGET, MAX_STEPS, EVAL_EVERY, EVAL_EPISODES = 475.0, 50_000, 1000, 20
 
 
 def run_native(seed):
     from adl_keras.rl.dqn import DQN
     from adl_keras.rl.zoo_entries import cartpole_dqn_config
 
-    config = cartpole_dqn_config(seed, total_steps=NATIVE_MAX_STEPS, eval_every=1000, eval_episodes=20,
-                                 stop_at_return=NATIVE_TARGET, keep_best=False)
+    config = cartpole_dqn_config(seed, total_steps=MAX_STEPS, eval_every=EVAL_EVERY, eval_episodes=EVAL_EPISODES,
+                                 stop_at_return=TARGET, keep_best=False)
     agent = DQN(config)
     history = agent.train()
-    reached = bool(history["eval_returns"]) and history["eval_returns"][-1] >= NATIVE_TARGET
+    reached = bool(history["eval_returns"]) and history["eval_returns"][-1] >= TARGET
     return {"seed": seed, "reached": reached, "env_steps": agent.env_steps,
             "seconds": round(history["train_seconds"], 2), "last_eval": history["eval_returns"][-1]}
 
 
 def run_tf_agents(seed):
     from adl_keras.rl import tf_agents_dqn
+    from adl_keras.rl.zoo_entries import CARTPOLE_HIDDEN, tf_agents_cartpole_config
 
-    config = tf_agents_dqn.TFAgentsDQNConfig(env_id="CartPole-v0", hidden_units=(100, 50),
-                                             iterations=TFA_MAX_ITERATIONS, eval_every=1000, eval_episodes=10,
-                                             stop_at_return=TFA_TARGET, seed=seed)
+    config = tf_agents_cartpole_config(seed, hidden_units=CARTPOLE_HIDDEN, iterations=MAX_STEPS,
+                                       eval_every=EVAL_EVERY, eval_episodes=EVAL_EPISODES, stop_at_return=TARGET,
+                                       jit_compile=True)
     _, history = tf_agents_dqn.train_tf_agents_dqn(config)
-    reached = bool(history["eval_returns"]) and history["eval_returns"][-1] >= TFA_TARGET
+    reached = bool(history["eval_returns"]) and history["eval_returns"][-1] >= TARGET
     return {"seed": seed, "reached": reached, "env_steps": history["iterations"],
             "seconds": round(history["train_seconds"], 2), "last_eval": history["eval_returns"][-1]}
 
@@ -60,6 +69,7 @@ def main(seeds):
     from adl_keras import compat
 
     compat.import_tf_agents()  # both paths in this one process
+    load = os.getloadavg()
     native, anchor = [], []
     for seed in seeds:  # interleaved so both sides see the same machine load
         native.append(run_native(seed))
@@ -68,23 +78,29 @@ def main(seeds):
         print("tf-agents", anchor[-1], flush=True)
     n_sec = statistics.median(r["seconds"] for r in native)
     a_sec = statistics.median(r["seconds"] for r in anchor)
-    n_steps = statistics.median(r["env_steps"] for r in native)
     extra = {
-        "native": native, "tf_agents_tutorial": anchor,
-        "native_median_env_steps_to_475": n_steps,
-        "native_steps_goal": f"<= {NATIVE_MAX_STEPS}", "native_steps_goal_met": bool(
-            n_steps <= NATIVE_MAX_STEPS and all(r["reached"] for r in native)),
-        "tf_agents_median_iterations_to_200": statistics.median(r["env_steps"] for r in anchor),
-        "speedup_native_vs_tf_agents": a_sec / n_sec,
-        "protocol": "training seconds exclude evaluation; native CartPole-v1 to 475 (20 episodes), "
-                    "TF-Agents tutorial CartPole-v0 to 200 (10 episodes), evaluation every 1000 steps",
+        "native": native, "tf_agents": anchor,
+        "native_median_env_steps": statistics.median(r["env_steps"] for r in native),
+        "tf_agents_median_env_steps": statistics.median(r["env_steps"] for r in anchor),
+        "native_all_reached": all(r["reached"] for r in native),
+        "tf_agents_all_reached": all(r["reached"] for r in anchor),
+        "task": f"CartPole-v1 to a {EVAL_EPISODES}-episode mean >= {TARGET}, evaluated every {EVAL_EVERY} env "
+                f"steps, at most {MAX_STEPS} env steps, MLP 64-64 on both sides",
+        "anchor_config": "tf_agents_cartpole_config (dqn_tfagents.cartpole recipe: DdqnAgent, Adam 5e-4, Huber, "
+                         "target period 100, epsilon 1 -> 0.02 over 5k, one collect + one train step per "
+                         "iteration) with hidden_units=(64, 64), agent.train under common.function(jit_compile=True)",
+        "why_best": "the recipe's hyperparameters were tuned for TF-Agents on this task; common.function with XLA "
+                    "is the fastest documented way to run agent.train",
+        "timing": "training seconds, evaluation excluded, tracing/compilation included, on both sides",
+        "load_average_at_start": [round(v, 2) for v in load],
     }
-    write_result("dqn_cartpole_to_target", "wall-clock seconds to target (median over seeds)", "s",
-                 n_sec, "TF-Agents DQN tutorial configuration to its own target", a_sec, goal=0.5,
+    write_result("dqn_cartpole_to_target", f"wall-clock seconds to a mean return >= {TARGET:g} on CartPole-v1 "
+                 "(median over seeds)", "s", n_sec,
+                 "TF-Agents DdqnAgent (dqn_tfagents.cartpole recipe, 64-64, XLA), same task", a_sec, goal=0.5,
                  higher_is_better=False, repeats=len(seeds), extra=extra)
 
 
 if __name__ == "__main__":
     parser = argparse.ArgumentParser()
-    parser.add_argument("--seeds", type=int, nargs="+", default=[0, 1, 2])
+    parser.add_argument("--seeds", type=int, nargs="+", default=[0, 1, 2, 3, 4])
     main(parser.parse_args().seeds)

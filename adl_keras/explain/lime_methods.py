@@ -8,8 +8,8 @@ same seed gives the same samples), builds all perturbed images at once by
 indexing (``keep = z[:, segments]``) and predicts in large batches. The
 segmentation, the fudged image, the distances and the weighted ridge fit are
 lime's own code, so the explanation is lime's for the same seed and samples.
-(It also skips lime's feature-ranking ridge fit, whose ranking is discarded
-when every superpixel is kept, as here.)
+(Both modes skip lime's feature-ranking ridge fit, whose ranking is
+discarded when every superpixel is kept, as here.)
 
 Seeding: lime forwards ``random_seed`` to scikit-image's quickshift through
 ``SegmentationAlgorithm``, which silently drops arguments the function does
@@ -140,8 +140,9 @@ def lime_image(fwd, x, targets, seed=0, num_samples=1000, segmentation="auto", h
         hide_color: value of hidden superpixels; None = superpixel mean (lime's default).
         kernel_width: lime's kernel width (default 0.25).
         vectorised: use :class:`VectorisedLimeImageExplainer` (default True)
-            or stock lime with its batch_size=10 loop.
-        batch_size: prediction batch of the vectorised mode (default 512).
+            or stock lime's ``LimeImageExplainer`` (its per-sample loop).
+        batch_size: prediction batch of either mode (default 512; stock
+            lime's own default is 10).
 
     Returns:
         (values, intercepts, extras dict with ``segments``, ``segment_weights``,
@@ -158,17 +159,18 @@ def lime_image(fwd, x, targets, seed=0, num_samples=1000, segmentation="auto", h
     extras = {"segments": [], "segment_weights": [], "local_pred": np.zeros(len(x)), "score": np.zeros(len(x))}
     for i in range(len(x)):
         image = x[i, ..., 0] if channels == 1 else x[i]
+        # lime's "auto" selection with num_features >= superpixels fits a ridge model
+        # only to rank features it then keeps all of; "none" skips that fit and
+        # gives the same final ridge fit on the same features (both modes).
         if vectorised:
-            # lime's "auto" selection with num_features >= superpixels fits a ridge model
-            # only to rank features it then keeps all of; "none" skips that fit and
-            # gives the same final ridge fit on the same features.
             explainer = Vectorised(kernel_width=kernel_width, random_state=seed, feature_selection="none")
             explainer.predict_batch_size = batch_size
         else:
-            explainer = lime_mod.LimeImageExplainer(kernel_width=kernel_width, random_state=seed)
+            explainer = lime_mod.LimeImageExplainer(kernel_width=kernel_width, random_state=seed,
+                                                    feature_selection="none")
         exp = explainer.explain_instance(
             image.astype("float32"), classifier, labels=(int(targets[i]),), hide_color=hide_color,
-            top_labels=None, num_features=100000, num_samples=num_samples, batch_size=10,
+            top_labels=None, num_features=100000, num_samples=num_samples, batch_size=int(batch_size),
             segmentation_fn=seg_fn, random_seed=seed)
         segments = exp.segments
         weights = np.zeros(int(segments.max()) + 1)
@@ -194,7 +196,9 @@ def lime_tabular(fwd, x, targets, background, seed=0, num_samples=5000, feature_
         x: inputs.
         targets: ``(n,)``.
         background: training-like data for lime's feature statistics.
-        seed: lime's random_state (default 0).
+        seed: seed of lime's random stream, restarted for every example, so
+            an example gets the same explanation alone or anywhere in a batch
+            (default 0; None draws fresh entropy per example).
         num_samples: perturbations (default 5000, lime's default).
         feature_names: names of the last axis.
         class_names: output names.
@@ -222,6 +226,10 @@ def lime_tabular(fwd, x, targets, background, seed=0, num_samples=5000, feature_
             discretize_continuous=discretize_continuous, random_state=seed)
     for i in range(len(x)):
         c = int(targets[i])
+        # Each example gets its own stream, seeded alike: the explainer, its
+        # discretizer and its LimeBase share this one RandomState, so reseeding
+        # it makes an example's explanation independent of its batch position.
+        explainer.random_state.seed(seed)
         exp = explainer.explain_instance(x[i], fwd, labels=(c,), num_features=int(np.prod(x.shape[1:])),
                                          num_samples=num_samples)
         flat = np.zeros(int(np.prod(x.shape[1:])))

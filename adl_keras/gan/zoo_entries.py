@@ -1,9 +1,12 @@
 """GAN zoo entries: DCGAN and WGAN-GP generators of scikit-learn digits.
 
 Each entry's model is the *generator* (input z, output an 8x8x1 image in
-[0, 1]); its evaluator re-measures digits-FID on 360 samples (as many as the
-real-vs-real reference's held-out test split) and class coverage on 1,000,
-with z drawn from fixed seeds, so the numbers are deterministic.
+[0, 1]); its evaluator re-measures digits-FID of 360 samples against the
+held-out test split (the real-vs-real reference: the validation split against
+the test split), digits-FID against the train split (labelled, separate), and
+class coverage on 1,000 samples, with z drawn from fixed seeds, so the numbers
+are deterministic: re-measured in fresh processes they agree to float rounding
+(observed difference 0), hence the tolerance of 1e-6.
 """
 
 import numpy as np
@@ -15,8 +18,10 @@ LATENT_DIM = 32
 FID_SEED = 1
 COVERAGE_SEED = 2
 COVERAGE_SAMPLES = 1000
-GOALS = ["digits-FID <= 3 x the real-vs-real reference (held-out test vs train)",
-         "every digit class >= 5% of 1,000 samples (judged by lenet5.digits)"]
+GOALS = ["digits-FID against the test split <= 3 x the real-vs-real reference (validation vs test split)",
+         "every digit class >= 5% of 1,000 samples (judged by lenet5.digits)",
+         "reproducibility: every metric is deterministic (fixed z seeds, inference mode); re-measured in "
+         "fresh processes it agreed bit for bit, so `adl-zoo evaluate` uses a tolerance of 1e-6"]
 
 GENERATOR_KWARGS = {"latent_dim": LATENT_DIM, "image_shape": (8, 8, 1), "base_filters": 32}
 
@@ -33,17 +38,21 @@ def generator_evaluator(generator):
         generator: keras.Model z (32,) -> (8, 8, 1) image in [0, 1].
 
     Returns:
-        dict with ``digits_fid``, ``fid_real_vs_real``, ``fid_noise_vs_real``,
-        ``fid_ratio`` (digits_fid / real-vs-real), ``min_class_share``,
-        ``max_class_share`` and ``_split`` ("test").
+        dict with ``digits_fid`` (against the test split), ``fid_real_vs_real``
+        (validation vs test split), ``fid_noise_vs_real`` (noise vs test split),
+        ``fid_ratio`` (digits_fid / real-vs-real), ``digits_fid_vs_train_split``
+        (the same samples against the train split the GAN was fit to),
+        ``min_class_share``, ``max_class_share`` and ``_split`` ("test").
     """
     from adl_keras.gan import metrics
 
     refs = metrics.reference_fids()
-    fid = metrics.digits_fid(_sample(generator, refs["num_samples"], FID_SEED))
+    samples = _sample(generator, refs["num_samples"], FID_SEED)
+    fid = metrics.digits_fid(samples, reference="test")
     shares = metrics.class_coverage(_sample(generator, COVERAGE_SAMPLES, COVERAGE_SEED))
     return {
         "digits_fid": fid,
+        "digits_fid_vs_train_split": metrics.digits_fid(samples, reference="train"),
         "fid_real_vs_real": refs["real_vs_real"],
         "fid_noise_vs_real": refs["noise_vs_real"],
         "fid_ratio": fid / refs["real_vs_real"],
@@ -111,7 +120,7 @@ register(
     input_shape=(LATENT_DIM,),
     recipe=train_dcgan_digits,
     evaluator=generator_evaluator,
-    tolerance=0.01,
+    tolerance=1e-6,
     description="DCGAN generator (BatchNorm, non-saturating loss) of scikit-learn's 8x8 digits; input z ~ N(0, I_32).",
 )
 
@@ -125,7 +134,7 @@ register(
     input_shape=(LATENT_DIM,),
     recipe=train_wgan_gp_digits,
     evaluator=generator_evaluator,
-    tolerance=0.01,
+    tolerance=1e-6,
     description="WGAN-GP generator (layer-norm critic, 5 critic steps, lambda 10) of scikit-learn's 8x8 digits; "
                 "input z ~ N(0, I_32).",
 )

@@ -177,6 +177,8 @@ class TFAgentsDQNConfig:
         eval_episodes: default 10.
         eval_seed: default 20000.
         stop_at_return: stop once an evaluation reaches it, or None.
+        jit_compile: XLA-compile ``agent.train`` (``common.function(...,
+            jit_compile=True)``; default False, the tutorial's setting).
         seed: default 0.
     """
 
@@ -197,6 +199,7 @@ class TFAgentsDQNConfig:
     eval_episodes: int = 10
     eval_seed: int = 20_000
     stop_at_return: float = None
+    jit_compile: bool = False
     seed: int = 0
 
     def __post_init__(self):
@@ -282,7 +285,7 @@ def train_tf_agents_dqn(config=None, progress=None):
     config = config or TFAgentsDQNConfig()
     parts = make_agent(config)
     agent, driver, iterator = parts["agent"], parts["driver"], parts["dataset_iterator"]
-    train = common.function(agent.train)
+    train = common.function(agent.train, jit_compile=config.jit_compile)
     collect = common.function(driver.run)
     obs_shape = tuple(parts["tf_env"].observation_spec().shape)
     history = {"eval_iterations": [], "eval_returns": [], "train_seconds": 0.0, "iterations": 0,

@@ -48,12 +48,6 @@ def write_imagenet_card(arch, root=None):
     the hash Keras lists for the file (a sha256, or an md5 where Keras lists
     only that), which the store verifies on download.
 
-    Args:
-        arch: a key of ``ARCHITECTURES``.
-        root: the zoo folder (default: the user zoo, ``$ADL_KERAS_HOME/zoo``;
-            the installed package is never written unless passed here, e.g.
-            ``root="zoo"`` in a source checkout).
-
     Returns:
         the meta dict.
     """
@@ -109,7 +103,6 @@ def write_imagenet_card(arch, root=None):
         "Offline (`ADL_KERAS_OFFLINE=1`) the file must already be in the cache "
         "(`adl_keras.zoo.store.cached_path(url, sha256=...)`, or `md5=...` for an md5-verified entry).", "",
     ])
-    root = root if root is not None else store.user_zoo_dir()
     folder = cards.entry_dir(entry.name, root)
     store.atomic_write_bytes(folder / cards.META_FILE, (json.dumps(meta, indent=2) + "\n").encode())
     store.atomic_write_bytes(folder / cards.CARD_FILE, card.encode())
@@ -120,22 +113,22 @@ def write_imagenet_card(arch, root=None):
 def write_imagenet_cards(root=None):
     """Writes the cards of every ``<arch>.imagenet`` entry; returns their names.
 
-    Command (source checkout): ``python -c "from adl_keras.transfer.zoo_entries import write_imagenet_cards;
-    write_imagenet_cards(root='zoo')"``
+    Command: ``python -c "from adl_keras.transfer.zoo_entries import write_imagenet_cards; write_imagenet_cards()"``
     """
     return [write_imagenet_card(arch, root)["name"] for arch in ARCHITECTURES]
 
 
-def train_resnet_small_digits10shot(seed=0, progress=None, **overrides):
+def train_resnet_small_digits10shot(seed=0, progress=None, **config_overrides):
     """Recipe of ``resnet_small.digits10shot``: two-phase fine-tuning of the
     verified ``few_shot.BACKBONE`` (``resnet_small.glyphs32``) backbone on 10 digits per class
-    (:mod:`adl_keras.transfer.few_shot`, default FewShotConfig; ``overrides`` change its fields)."""
+    (:mod:`adl_keras.transfer.few_shot`, default FewShotConfig; ``config_overrides``
+    replace its fields, e.g. ``head_epochs=1, epochs=1`` for a smoke run)."""
     import dataclasses
 
     from adl_keras import zoo
     from adl_keras.transfer import few_shot
 
-    config = few_shot.FewShotConfig(**overrides)
+    config = dataclasses.replace(few_shot.FewShotConfig(), **config_overrides)
     train, _ = few_shot.few_shot_split(config.shots, seed)
     model, result = few_shot.train_transfer(train, config, seed, two_phase=True, progress=progress)
     info = {

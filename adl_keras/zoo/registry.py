@@ -142,15 +142,39 @@ def list_models(pattern=None, topic=None, task=None, pretrained=None):
     """
     from adl_keras.zoo import cards
 
+    rows = _index_rows() if not _LOADED else None
+    if rows is None:
+        rows = {name: (entry.topic, entry.task) for name, entry in entries().items()}
+    else:  # plus entries registered by the user's own code so far
+        rows.update({name: (entry.topic, entry.task) for name, entry in _REGISTRY.items()})
     names = []
-    for name, entry in sorted(entries().items()):
+    for name, (entry_topic, entry_task) in sorted(rows.items()):
         if pattern and not fnmatch.fnmatch(name, pattern):
             continue
-        if topic and not fnmatch.fnmatch(entry.topic, topic):
+        if topic and not fnmatch.fnmatch(entry_topic, topic):
             continue
-        if task and not fnmatch.fnmatch(entry.task, task):
+        if task and not fnmatch.fnmatch(entry_task, task):
             continue
         if pretrained is not None and cards.has_weights(name) != bool(pretrained):
             continue
         names.append(name)
     return names
+
+
+def _index_rows():
+    """``{name: (topic, task)}`` of the shipped zoo's ``index.json``, or None.
+
+    Listing from the index spares importing the entry modules (and with them
+    Keras and TensorFlow, seconds) when only names are asked for; the index
+    lists exactly the entries ``ENTRY_MODULES`` register (tested), and any
+    other source of doubt (no index, unreadable) falls back to the registry.
+    """
+    import json
+
+    from adl_keras.zoo import cards, store
+
+    try:
+        index = json.loads((store.zoo_dir() / cards.INDEX_FILE).read_text())
+        return {name: (row["topic"], row["task"]) for name, row in index.items()}
+    except (OSError, ValueError, KeyError, TypeError, AttributeError):
+        return None

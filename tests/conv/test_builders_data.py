@@ -27,6 +27,18 @@ def test_shapes32_classes_are_distinct_on_average():
     assert x.shape == (500, 32, 32, 3) and set(np.unique(y)) == set(range(10))
     spread = x.reshape(len(x), -1, 3).std(axis=1).mean(axis=1)
     assert np.all(spread > 0.01)
+    # Distinct classes: at the same centre and size, every two classes draw different
+    # objects (pairwise IoU of the object masks < 0.9; the closest pair, disk/square, is 0.83).
+    grid = np.arange(32, dtype="float32") + 0.5
+    dy = np.broadcast_to(grid[None, :, None] - 16, (1, 32, 32))
+    dx = np.broadcast_to(grid[None, None, :] - 16, (1, 32, 32))
+    masks = [shapes._masks(label, dy, dx, np.full((1, 1, 1), 9.0), np.random.default_rng(0))[0]
+             for label in range(10)]
+    for i in range(10):
+        assert 20 < masks[i].sum() < 32 * 32
+        for j in range(i):
+            iou = (masks[i] & masks[j]).sum() / (masks[i] | masks[j]).sum()
+            assert iou < 0.9, (shapes.CLASS_NAMES[i], shapes.CLASS_NAMES[j], iou)
 
 
 @pytest.mark.parametrize("kwargs, match", [

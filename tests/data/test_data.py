@@ -21,6 +21,20 @@ def test_offline_splits_fixed_disjoint_stratified(name, shape, classes):
         n += len(xa)
     assert a.num_classes == classes
     assert len(a.train[0]) > len(a.val[0]) > 0
+    # disjoint and complete: the raw data has no repeated rows, so the three splits
+    # must hold n distinct rows, no row in two splits, n = the raw dataset's size
+    import sklearn.datasets
+
+    raw = getattr(sklearn.datasets, f"load_{name}")().data
+    rows = [{r.tobytes() for r in a.split(split)[0]} for split in ("train", "val", "test")]
+    assert not rows[0] & rows[1] and not rows[0] & rows[2] and not rows[1] & rows[2]
+    assert sum(len(r) for r in rows) == n == len(raw)
+    # stratified: each class's share of every split is within one example of its share overall
+    y_all = np.concatenate([a.split(s)[1] for s in ("train", "val", "test")])
+    for split in ("train", "val", "test"):
+        ys = a.split(split)[1]
+        expected = np.bincount(y_all, minlength=classes) * len(ys) / len(y_all)
+        assert np.all(np.abs(np.bincount(ys, minlength=classes) - expected) <= 1.5)
 
 
 def test_digits_split_sizes_and_range():

@@ -3,7 +3,7 @@
 import numpy as np
 import pytest
 
-keras = pytest.importorskip("keras")
+import keras  # noqa: E402 - a missing Keras must fail the suite, not skip it
 
 from adl_keras.gan import losses  # noqa: E402
 

@@ -5,7 +5,7 @@ import warnings
 import numpy as np
 import pytest
 
-keras = pytest.importorskip("keras")
+import keras  # noqa: E402 - a missing Keras must fail the suite, not skip it
 
 from adl_keras import data  # noqa: E402
 from adl_keras.gan import metrics  # noqa: E402
@@ -63,10 +63,21 @@ def test_references_and_coverage_of_real_data():
     refs = metrics.reference_fids()
     assert refs["num_samples"] == len(ds.test[0])
     assert 0 < refs["real_vs_real"] < 0.1 * refs["noise_vs_real"]
-    assert metrics.digits_fid(ds.test[0]) == pytest.approx(refs["real_vs_real"], rel=1e-9)  # deterministic
+    # real-vs-real = the validation split against the test split's statistics (deterministic)
+    assert metrics.digits_fid(ds.val[0]) == refs["real_vs_real"]
+    assert metrics.digits_fid(ds.val[0], reference="test") == refs["real_vs_real"]
+    # the test split against itself is 0 (up to sqrtm rounding, ~2e-5); against the train split it is not
+    assert abs(metrics.digits_fid(ds.test[0])) < 1e-3 < metrics.digits_fid(ds.test[0], reference="train")
+    # the statistics are the split's: FID against them equals the Frechet distance computed here
+    feats, _ = metrics.digits_features(ds.val[0])
+    test_feats, _ = metrics.digits_features(ds.test[0])
+    assert metrics.frechet_distance(*metrics.gaussian_stats(feats), *metrics.gaussian_stats(test_feats)) == \
+        pytest.approx(refs["real_vs_real"], rel=1e-12)
     # the same images upsampled to 16x16 pool back to the same FID
-    up = np.repeat(np.repeat(ds.test[0], 2, axis=1), 2, axis=2)
+    up = np.repeat(np.repeat(ds.val[0], 2, axis=1), 2, axis=2)
     assert metrics.digits_fid(up) == pytest.approx(refs["real_vs_real"], rel=1e-4)
+    with pytest.raises(ValueError, match="reference='val'"):
+        metrics.digits_fid(ds.val[0], reference="val")
     shares = metrics.class_coverage(ds.test[0])
     assert shares.sum() == pytest.approx(1.0)
     np.testing.assert_allclose(shares, np.bincount(ds.test[1], minlength=10) / len(ds.test[1]), atol=0.02)

@@ -4,7 +4,7 @@ k D-steps, clipping, serialization and export."""
 import numpy as np
 import pytest
 
-keras = pytest.importorskip("keras")
+import keras  # noqa: E402 - a missing Keras must fail the suite, not skip it
 
 from adl_keras.gan import GAN, dcgan_discriminator, dcgan_generator, wgan_gp_critic  # noqa: E402
 from adl_keras.testing import check_model  # noqa: E402

@@ -160,3 +160,35 @@ def test_minatar_env_and_cnn_agent_run():
     assert agent.updates == 64 and agent.online.output_shape == (None, 3)
     with pytest.raises(ValueError, match="game"):
         envs.MinAtarEnv("pong")
+
+
+def test_g_updates_in_one_call_equal_g_single_update_calls(jit_compile=True):
+    """G updates in one compiled call = G one-update calls on the same batches,
+    and the hard target copy happens exactly every target_update_period
+    updates, also in the middle of a call (period 3, G 8: after updates 3 and 6).
+    XLA-compiled, the training path (the graph-mode path shares the code)."""
+    g, b = 8, 16
+    config = small_config(target_update="hard", target_update_period=3, batch_size=b, jit_compile=jit_compile)
+    rng = np.random.default_rng(0)
+    batches = (rng.normal(size=(g, b, 4)).astype("float32"), rng.integers(0, 2, (g, b)).astype("int32"),
+               rng.normal(size=(g, b)).astype("float32"), rng.normal(size=(g, b, 4)).astype("float32"),
+               (rng.random((g, b)) < 0.1).astype("float32"))
+    batched, single = dqn.DQN(config), dqn.DQN(config)
+    for x, y in zip(batched.online.get_weights(), single.online.get_weights()):
+        np.testing.assert_array_equal(x, y)
+    losses = batched.learner_call(batches=batches)
+    single_losses, online_after = [], []
+    for i in range(g):
+        single_losses.append(single.learner_call(batches=[a[i:i + 1] for a in batches])[0])
+        online_after.append(single.online.get_weights())
+    assert batched.updates == single.updates == g
+    np.testing.assert_allclose(losses, single_losses, rtol=0, atol=1e-6)
+    for x, y in zip(batched.online.get_weights(), single.online.get_weights()):
+        np.testing.assert_allclose(x, y, rtol=0, atol=1e-6)
+    # the target holds the online weights of update 6 (the last multiple of 3), in both
+    for x, y, z in zip(batched.target.get_weights(), single.target.get_weights(), online_after[5]):
+        np.testing.assert_allclose(x, z, rtol=0, atol=1e-6)
+        np.testing.assert_array_equal(y, z)
+    assert not np.allclose(batched.target.get_weights()[0], batched.online.get_weights()[0])
+    # acting uses the weights of the last update
+    np.testing.assert_allclose(batched.policy(batches[0][0]), single.q_values(batches[0][0]), atol=1e-5)

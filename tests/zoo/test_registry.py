@@ -84,3 +84,27 @@ def test_index_lists_every_entry_with_meta():
     assert sorted(index) == metas
     for name in metas:
         assert name in zoo.list_models(), f"{name} has weights but no registered entry"
+
+
+def test_light_listing_from_the_index_equals_the_registry():
+    """``list_models`` in a fresh process answers from index.json without importing
+    Keras, and gives the same names as the registry for every filter."""
+    import subprocess
+    import sys
+
+    code = ("import sys, json; from adl_keras import zoo; "
+            "out = [zoo.list_models(), zoo.list_models(topic='rl'), zoo.list_models('*.digits', task='image-*'), "
+            "zoo.list_models(pretrained=False)]; "
+            "print(json.dumps({'keras': 'keras' in sys.modules, 'out': out}))")
+    res = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
+    light = json.loads(res.stdout.strip().splitlines()[-1])
+    assert light["keras"] is False
+    full = [sorted(registry.entries()),
+            sorted(n for n, e in registry.entries().items() if e.topic == "rl"),
+            sorted(n for n, e in registry.entries().items() if n.endswith(".digits") and e.task.startswith("image-")),
+            sorted(n for n in registry.entries() if not cards.has_weights(n))]
+    assert light["out"] == full
+    # the index lists exactly the registered entries, with their topic and task
+    index = json.loads((cards.store.zoo_dir() / cards.INDEX_FILE).read_text())
+    assert {n: (r["topic"], r["task"]) for n, r in index.items()} == \
+        {n: (e.topic, e.task) for n, e in registry.entries().items()}
