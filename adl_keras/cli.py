@@ -6,25 +6,54 @@
     adl-zoo evaluate NAME [--json]
     adl-zoo export NAME --format savedmodel|keras --out DIR
     adl-zoo explain NAME --index I --method M --out FILE.png
+
+``list``, ``info`` and argument checks read the zoo index and cards
+(:mod:`adl_keras.zoo.catalog`) and never import TensorFlow, so they answer at
+once. Commands that do import it hide its start-up noise unless ``--verbose``
+or ``ADL_KERAS_VERBOSE=1`` is given (:mod:`adl_keras._logging`).
 """
 
 import argparse
 import json
-import os
 import sys
-import time
+
+
+class _Progress:
+    """The CLI's progress: a Keras Progbar (with an ETA) over training epochs,
+    and plain lines on stderr for everything else."""
+
+    def __init__(self):
+        self._bar = None
+
+    def __call__(self, message):
+        print(message, file=sys.stderr, flush=True)
+
+    def epoch(self, epoch, total, logs=None):
+        """Advances the bar to ``epoch`` of ``total`` (a new bar when ``total`` changes)."""
+        import keras
+
+        if self._bar is None or self._bar.target != total or epoch == 1:
+            self._bar = keras.utils.Progbar(total, unit_name="epoch")
+        values = [(k, float(v)) for k, v in (logs or {}).items() if isinstance(v, (int, float))]
+        self._bar.update(epoch, values=values, finalize=epoch >= total)
 
 
 def _progress(message):
-    print(f"[{time.strftime('%H:%M:%S')}] {message}", file=sys.stderr, flush=True)
+    print(message, file=sys.stderr, flush=True)
+
+
+def _quiet(args):
+    from adl_keras import _logging
+
+    _logging.quiet(True if args.verbose else None)
 
 
 def _cmd_list(args):
-    from adl_keras import zoo
+    from adl_keras.zoo import catalog
 
-    names = zoo.list_models(args.pattern, topic=args.topic, task=args.task,
-                            pretrained=True if args.pretrained else None)
-    rows = [zoo.model_info(n) for n in names]
+    names = catalog.list_names(args.pattern, topic=args.topic, task=args.task,
+                               pretrained=True if args.pretrained else None)
+    rows = [catalog.describe(n) for n in names]
     if args.json:
         print(json.dumps([{k: r[k] for k in ("name", "topic", "task", "dataset", "params", "metrics", "pretrained")}
                           for r in rows], indent=2))
@@ -37,9 +66,9 @@ def _cmd_list(args):
 
 
 def _cmd_info(args):
-    from adl_keras import zoo
+    from adl_keras.zoo import catalog
 
-    info = zoo.model_info(args.name)
+    info = catalog.describe(args.name)
     if args.json:
         print(json.dumps(info, indent=2))
     else:
@@ -49,10 +78,14 @@ def _cmd_info(args):
 
 
 def _cmd_train(args):
+    from adl_keras.zoo import catalog
+
+    catalog.describe(args.name)
+    _quiet(args)
     from adl_keras import zoo
 
     _progress(f"training {args.name} (seed {args.seed})")
-    meta = zoo.train(args.name, seed=args.seed, progress=_progress)
+    meta = zoo.train(args.name, seed=args.seed, progress=_Progress())
     for key, m in meta["metrics"].items():
         print(f"{args.name}: {key} = {m['value']:.4f} on the {m['split']} split")
     print(f"wrote {meta['weights']['file']} (sha256 {meta['weights']['sha256']})")
@@ -60,6 +93,10 @@ def _cmd_train(args):
 
 
 def _cmd_evaluate(args):
+    from adl_keras.zoo import catalog
+
+    catalog.describe(args.name)
+    _quiet(args)
     from adl_keras import zoo
 
     _progress(f"evaluating {args.name}")
@@ -75,6 +112,12 @@ def _cmd_evaluate(args):
 
 
 def _cmd_export(args):
+    from adl_keras.zoo import catalog
+
+    if not catalog.describe(args.name)["pretrained"]:
+        raise ValueError(f"Zoo entry {args.name!r} has no pretrained weights to export; "
+                         f"train them with `adl-zoo train {args.name}`.")
+    _quiet(args)
     from adl_keras import zoo
 
     _progress(f"exporting {args.name} as {args.format}")
@@ -84,6 +127,19 @@ def _cmd_export(args):
 
 
 def _cmd_explain(args):
+    from adl_keras.explain.api import METHODS
+    from adl_keras.explain.zoo_explain import EXPLAINABLE_TASKS
+    from adl_keras.zoo import catalog
+
+    # Checked before TensorFlow loads, so a typo costs no start-up time.
+    if args.method not in METHODS:
+        raise ValueError(f"--method must be one of {', '.join(METHODS)}. Received: --method={args.method!r}")
+    if args.index < 0:
+        raise ValueError(f"--index must be >= 0. Received: --index={args.index}")
+    task = catalog.describe(args.name)["task"]
+    if task not in EXPLAINABLE_TASKS:
+        raise ValueError(f"Zoo entry {args.name!r} has task {task!r}; explain handles {EXPLAINABLE_TASKS}.")
+    _quiet(args)
     from adl_keras import explain
 
     _progress(f"explaining test example {args.index} of {args.name} with {args.method}")
@@ -94,6 +150,8 @@ def _cmd_explain(args):
 
 def build_parser():
     parser = argparse.ArgumentParser(prog="adl-zoo", description="adl_keras model zoo")
+    parser.add_argument("--verbose", action="store_true",
+                        help="show TensorFlow start-up lines and third-party warnings (or ADL_KERAS_VERBOSE=1)")
     sub = parser.add_subparsers(dest="command", required=True)
     p = sub.add_parser("list", help="list zoo entries")
     p.add_argument("pattern", nargs="?", default=None, help="glob on names, e.g. '*.digits'")
@@ -129,7 +187,6 @@ def build_parser():
 
 
 def main(argv=None):
-    os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
     args = build_parser().parse_args(argv)
     try:
         return args.fn(args)

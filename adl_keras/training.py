@@ -28,12 +28,19 @@ class ClassifierConfig:
 
 
 def progress_callback(progress, total_epochs):
-    """A Keras callback forwarding ``progress(message)`` once per epoch."""
+    """A Keras callback reporting each finished epoch to ``progress``.
+
+    ``progress`` is a ``fn(message)``; if it also has an
+    ``epoch(epoch, total, logs)`` method (the CLI's Keras Progbar), that is
+    called instead, so long runs show a bar with an ETA.
+    """
     import keras
 
     class _Progress(keras.callbacks.Callback):
         def on_epoch_end(self, epoch, logs=None):
-            if progress:
+            if progress and hasattr(progress, "epoch"):
+                progress.epoch(epoch + 1, total_epochs, logs)
+            elif progress:
                 shown = ", ".join(f"{k}={v:.4f}" for k, v in (logs or {}).items())
                 progress(f"epoch {epoch + 1}/{total_epochs}: {shown}")
 
