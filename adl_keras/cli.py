@@ -127,8 +127,7 @@ def _cmd_export(args):
 
 
 def _cmd_explain(args):
-    from adl_keras.explain.api import METHODS
-    from adl_keras.explain.zoo_explain import EXPLAINABLE_TASKS
+    from adl_keras.explain.methods import EXPLAINABLE_TASKS, METHODS
     from adl_keras.zoo import catalog
 
     # Checked before TensorFlow loads, so a typo costs no start-up time.

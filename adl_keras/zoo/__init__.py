@@ -220,13 +220,20 @@ def evaluate(name, model=None):
 
 
 def export_model(name, out, fmt="savedmodel"):
-    """Exports a pretrained entry as a SavedModel folder or a ``.keras`` file."""
+    """Exports a pretrained entry as a SavedModel folder or a ``.keras`` file.
+
+    Both formats are written at ``out`` itself: the SavedModel folder is
+    ``out``, the Keras file is ``out`` (``.keras`` appended if missing).
+
+    Returns:
+        Path of what was written.
+    """
     if fmt not in ("savedmodel", "keras"):
         raise ValueError(f"fmt must be 'savedmodel' or 'keras'. Received: fmt={fmt!r}")
     model = load_model(name)
     out = Path(out)
     if fmt == "keras":
-        path = out if out.suffix == ".keras" else out / f"{name}.keras"
+        path = out if out.suffix == ".keras" else out.with_name(out.name + ".keras")
         path.parent.mkdir(parents=True, exist_ok=True)
         model.save(path)
         return path
