@@ -5,6 +5,7 @@ import keras
 from keras import layers
 
 from adl_keras import training
+from adl_keras.zoo import preprocessing as prep
 from adl_keras.zoo.registry import register
 
 
@@ -76,6 +77,15 @@ _DESCRIPTIONS = {
     "wine": "MLP 13-32-16-3 on UCI wine (standardised); explained by SHAP/LIME.",
 }
 
+
+def _preprocessing(dataset):
+    """The card's input record: raw features standardised with the training split's mean and std."""
+    from adl_keras import data
+
+    info = data.load(dataset).info
+    return prep.features(info["feature_names"], info["mean"], info["std"], info["target_names"])
+
+
 for _dataset, _kwargs in _SPECS.items():
     register(
         f"mlp.{_dataset}",
@@ -87,5 +97,6 @@ for _dataset, _kwargs in _SPECS.items():
         input_shape=(_kwargs["num_features"],),
         recipe=_recipe(_dataset, _kwargs),
         evaluator=training.classification_evaluator(_dataset),
+        preprocessing=_preprocessing(_dataset),
         description=_DESCRIPTIONS[_dataset],
     )

@@ -9,6 +9,7 @@ with z drawn from fixed seeds, so the numbers are deterministic.
 import numpy as np
 
 from adl_keras.gan.builders import dcgan_discriminator, dcgan_generator, wgan_gp_critic
+from adl_keras.zoo import preprocessing as prep
 from adl_keras.zoo.registry import register
 
 LATENT_DIM = 32
@@ -112,6 +113,8 @@ register(
     recipe=train_dcgan_digits,
     evaluator=generator_evaluator,
     tolerance=0.01,
+    preprocessing=prep.passthrough("latent", (LATENT_DIM,), notes=f"z ~ N(0, I_{LATENT_DIM}); the output is an "
+                                   "(8, 8, 1) grey image in [0, 1] (sigmoid), 1 = ink"),
     description="DCGAN generator (BatchNorm, non-saturating loss) of scikit-learn's 8x8 digits; input z ~ N(0, I_32).",
 )
 
@@ -126,6 +129,8 @@ register(
     recipe=train_wgan_gp_digits,
     evaluator=generator_evaluator,
     tolerance=0.01,
+    preprocessing=prep.passthrough("latent", (LATENT_DIM,), notes=f"z ~ N(0, I_{LATENT_DIM}); the output is an "
+                                   "(8, 8, 1) grey image in [0, 1] (sigmoid), 1 = ink"),
     description="WGAN-GP generator (layer-norm critic, 5 critic steps, lambda 10) of scikit-learn's 8x8 digits; "
                 "input z ~ N(0, I_32).",
 )

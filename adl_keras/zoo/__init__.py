@@ -28,6 +28,7 @@ __all__ = [
     "list_models",
     "load_model",
     "model_info",
+    "preprocess",
     "register",
     "train",
     "transfer_weights",
@@ -41,7 +42,8 @@ def model_info(name):
     Returns:
         dict with name, description, topic, task, dataset (name and split),
         input_shape, params, metrics (value, split, command each), weights
-        (file, sha256 or a publisher's md5, size, url), licence, recipe and ``pretrained``.
+        (file, sha256 or a publisher's md5, size, url), licence, recipe,
+        ``pretrained`` and ``preprocessing`` (what goes in; see :func:`preprocess`).
     """
     entry = get_entry(name)
     meta = cards.read_meta(name) or {}
@@ -61,8 +63,24 @@ def model_info(name):
         "recipe": f"adl-zoo train {name}" if entry.recipe else None,
         "pretrained": cards.weights_hashes(meta) is not None,
         "card": str(cards.entry_dir(name) / cards.CARD_FILE) if meta else None,
+        "preprocessing": cards._jsonable(entry.preprocessing),
     }
     return info
+
+
+def preprocess(name, x):
+    """Maps raw inputs (images as [0, 255] pixels, tabular features as
+    measured) to what entry ``name`` expects; see
+    :func:`adl_keras.zoo.preprocessing.preprocess` and the card's
+    preprocessing block.
+
+    Example:
+        >>> model = zoo.load_model("resnet_small.shapes32")
+        >>> probs = model.predict(zoo.preprocess("resnet_small.shapes32", raw_images))
+    """
+    from adl_keras.zoo import preprocessing
+
+    return preprocessing.preprocess(name, x)
 
 
 def weights_path(name):
