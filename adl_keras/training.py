@@ -47,12 +47,31 @@ def progress_callback(progress, total_epochs):
     return _Progress()
 
 
-def fit_classifier(model, dataset, config=None, progress=None):
-    """Compiles and fits a softmax classifier on ``dataset.train``, early
-    stopping on ``dataset.val`` accuracy and restoring the best weights.
+def fit_classifier(model, data, config=None, progress=None, *, validation_data=None, callbacks=None,
+                   verbose=None, **fit_kwargs):
+    """Compiles and fits a softmax classifier, like ``model.fit`` with a seeded
+    Adam, sparse cross-entropy and accuracy, and early stopping on validation
+    accuracy that restores the best weights.
+
+    Args:
+        model: keras.Model with a softmax output.
+        data: an ``adl_keras.data.Dataset`` (fits ``train``, validates on
+            ``val``), an ``(x, y)`` tuple of arrays, or a batched
+            ``tf.data.Dataset`` of ``(x, y)`` (anything ``fit`` takes as ``x``).
+        config: ClassifierConfig (default ClassifierConfig()).
+        progress: optional ``fn(message)`` called once per epoch.
+        validation_data: as in ``fit``; overrides ``data.val``. Early stopping
+            runs only when there is validation data.
+        callbacks: extra Keras callbacks (TensorBoard, CSVLogger, ...).
+        verbose: ``fit`` verbosity (default ``config.verbose``).
+        **fit_kwargs: passed to ``fit`` (``class_weight``, ``steps_per_epoch``, ...).
 
     Returns:
-        dict with the epochs run and the best validation accuracy.
+        The Keras ``History`` (:func:`fit_summary` gives the card's dict).
+
+    Example:
+        >>> history = fit_classifier(model, (x, y), validation_data=(xv, yv),
+        ...                          callbacks=[keras.callbacks.TensorBoard("logs")])
     """
     import keras
 
@@ -63,22 +82,41 @@ def fit_classifier(model, dataset, config=None, progress=None):
         loss="sparse_categorical_crossentropy",
         metrics=["accuracy"],
     )
-    stop = keras.callbacks.EarlyStopping(
-        monitor="val_accuracy", patience=config.patience, restore_best_weights=True
-    )
+    if hasattr(data, "train") and hasattr(data, "val"):  # adl_keras.data.Dataset
+        validation_data = data.val if validation_data is None else validation_data
+        data = data.train
+    if isinstance(data, (tuple, list)):
+        if len(data) != 2:
+            raise ValueError(f"data must be (x, y). Received a sequence of length {len(data)}.")
+        fit_kwargs = {"x": data[0], "y": data[1], "batch_size": config.batch_size, **fit_kwargs}
+    else:
+        fit_kwargs = {"x": data, **fit_kwargs}
+    stop = []
+    if validation_data is not None:
+        stop = [keras.callbacks.EarlyStopping(monitor="val_accuracy", patience=config.patience,
+                                              restore_best_weights=True)]
+    epochs = fit_kwargs.pop("epochs", config.epochs)
     history = model.fit(
-        dataset.train[0], dataset.train[1],
-        validation_data=dataset.val,
-        epochs=config.epochs,
-        batch_size=config.batch_size,
-        callbacks=[stop, progress_callback(progress, config.epochs)],
-        verbose=config.verbose,
+        validation_data=validation_data,
+        epochs=epochs,
+        callbacks=[*stop, progress_callback(progress, epochs), *(callbacks or [])],
+        verbose=config.verbose if verbose is None else verbose,
+        **fit_kwargs,
     )
-    return {
-        "epochs_run": len(history.history["loss"]),
-        "best_val_accuracy": float(max(history.history["val_accuracy"])),
-        "config": dataclasses.asdict(config),
-    }
+    history.config = config
+    return history
+
+
+def fit_summary(history, config=None):
+    """What a zoo card records of a :func:`fit_classifier` run: epochs run,
+    best validation accuracy (if validated) and the config."""
+    config = config or getattr(history, "config", None)
+    out = {"epochs_run": len(history.history["loss"])}
+    if "val_accuracy" in history.history:
+        out["best_val_accuracy"] = float(max(history.history["val_accuracy"]))
+    if config is not None:
+        out["config"] = dataclasses.asdict(config)
+    return out
 
 
 def accuracy(model, x, y, batch_size=256):

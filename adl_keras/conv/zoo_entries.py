@@ -15,7 +15,7 @@ def _fit_on(dataset, builder, build_kwargs, config, goal, progress):
     from adl_keras import data
 
     model = builder(**build_kwargs)
-    info = training.fit_classifier(model, data.load(dataset), config, progress)
+    info = training.fit_summary(training.fit_classifier(model, data.load(dataset), config, progress))
     info["goals"] = [goal]
     return model, info
 
@@ -29,9 +29,9 @@ def train_lenet5_digits(seed=0, progress=None, epochs=60):
     keras.utils.set_random_seed(seed)  # seeds the initial weights too
     ds = data.load("digits")
     model = lenet5((8, 8, 1), num_classes=10, resize_to=(32, 32), name="lenet5_digits")
-    info = training.fit_classifier(
+    info = training.fit_summary(training.fit_classifier(
         model, ds, training.ClassifierConfig(epochs=epochs, patience=10, seed=seed), progress
-    )
+    ))
     info["goals"] = ["test accuracy >= 0.97 on the fixed held-out split"]
     return model, info
 

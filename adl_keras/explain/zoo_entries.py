@@ -57,8 +57,8 @@ def _recipe(dataset, build_kwargs, epochs=300, patience=40):
         ds = data.load(dataset)
         keras.utils.set_random_seed(seed)  # before building, so the initial weights are seeded too
         model = tabular_mlp(**build_kwargs)
-        info = training.fit_classifier(
-            model, ds, training.ClassifierConfig(epochs=epochs, patience=patience, seed=seed), progress)
+        info = training.fit_summary(training.fit_classifier(
+            model, ds, training.ClassifierConfig(epochs=epochs, patience=patience, seed=seed), progress))
         info["goals"] = [f"test accuracy >= {GOALS[dataset]} on the fixed held-out split"]
         return model, info
 

@@ -87,9 +87,9 @@ def train_seq_digits(cell, seed=0, progress=None, epochs=150):
 
     ds = data.load("seq_digits")
     model = sequence_classifier((8, 8), 10, cell=cell, units=64, name=f"{cell}_seq_digits")
-    info = training.fit_classifier(
+    info = training.fit_summary(training.fit_classifier(
         model, ds, training.ClassifierConfig(epochs=epochs, learning_rate=3e-3, patience=20, seed=seed),
-        progress)
+        progress))
     info["goals"] = ["test accuracy >= 0.95 on the fixed held-out split"]
     return model, info
 

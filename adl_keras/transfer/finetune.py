@@ -93,6 +93,19 @@ class FineTuneResult:
     def __iter__(self):
         return iter((self.head, self.fine_tune))
 
+    @property
+    def history(self):
+        """Both phases' ``History.history`` joined epoch after epoch (what one
+        ``fit`` would have logged), with ``"phase"`` naming each epoch's phase."""
+        phases = [("head", self.head)] + ([("fine_tune", self.fine_tune)] if self.fine_tune else [])
+        joined = {"phase": []}
+        for phase, hist in phases:
+            count = len(next(iter(hist.history.values()), []))
+            joined["phase"] += [phase] * count
+            for key, values in hist.history.items():
+                joined.setdefault(key, []).extend(values)
+        return joined
+
 
 def _fit_args(data, config):
     if isinstance(data, (tuple, list)):
@@ -102,12 +115,12 @@ def _fit_args(data, config):
     return {"x": data}
 
 
-def _callbacks(config, has_val, progress, phase, epochs):
+def _callbacks(config, has_val, progress, phase, epochs, extra=None):
     import keras
 
     from adl_keras.training import progress_callback
 
-    callbacks = []
+    callbacks = list(extra or [])
     if config.patience is not None and has_val:
         callbacks.append(keras.callbacks.EarlyStopping(
             monitor="val_accuracy", patience=config.patience, restore_best_weights=True))
@@ -124,7 +137,8 @@ def _compile(model, optimizer, config):
                   jit_compile=config.jit_compile)
 
 
-def fine_tune(model, train, val=None, config=None, progress=None):
+def fine_tune(model, train, val=None, config=None, progress=None, *, validation_data=None, callbacks=None,
+              verbose=None, **fit_kwargs):
     """Two-phase fine-tuning of a model following the builder conventions.
 
     Phase 1: the backbone is frozen and only the head trains
@@ -137,13 +151,18 @@ def fine_tune(model, train, val=None, config=None, progress=None):
         model: keras.Model with ``stageN``/``features``/``predictions`` layers
             and a softmax output (e.g. from :func:`load_model`).
         train: ``(x, y)`` with integer labels, or a batched ``tf.data.Dataset``.
-        val: same form, or None.
+        val: same form, or None (``validation_data=`` is the same, as in ``fit``).
         config: FineTuneConfig (default FineTuneConfig()).
         progress: optional ``fn(str)`` called once per epoch.
+        callbacks: extra Keras callbacks for both phases (TensorBoard,
+            EarlyStopping, ...); stateful ones see each phase as a new ``fit``.
+        verbose: ``fit`` verbosity (default ``config.verbose``).
+        **fit_kwargs: passed to both ``fit`` calls (``class_weight``, ``steps_per_epoch``, ...).
 
     Returns:
         FineTuneResult with ``.head`` and ``.fine_tune`` (keras History
-        objects) and ``.unfrozen`` (layer names trained in phase 2).
+        objects), ``.history`` (both joined, like one ``fit``'s
+        ``History.history``) and ``.unfrozen`` (layer names trained in phase 2).
 
     Example:
         >>> head_hist, tune_hist = fine_tune(model, (x, y), (xv, yv), FineTuneConfig(head_epochs=3, epochs=3))
@@ -156,8 +175,12 @@ def fine_tune(model, train, val=None, config=None, progress=None):
     surface.check_surface(model)
     if not surface.has_layer(model, surface.PREDICTIONS):
         raise ValueError(f"fine_tune needs a model with a 'predictions' layer. Received: model={model.name!r}")
+    if val is not None and validation_data is not None:
+        raise ValueError("Pass the validation data once, as val= or validation_data=.")
+    val = validation_data if val is None else val
     keras.utils.set_random_seed(config.seed)
-    fit = _fit_args(train, config)
+    fit = {**_fit_args(train, config), **fit_kwargs}
+    verbose = config.verbose if verbose is None else verbose
     val_data = None if val is None else (tuple(val) if isinstance(val, (tuple, list)) else val)
 
     if config.adapt_batchnorm:
@@ -170,8 +193,8 @@ def fine_tune(model, train, val=None, config=None, progress=None):
     model.trainable = True
     freezing.freeze(model)
     _compile(model, keras.optimizers.Adam(config.head_learning_rate), config)
-    head = model.fit(**fit, validation_data=val_data, epochs=config.head_epochs, verbose=config.verbose,
-                     callbacks=_callbacks(config, val is not None, progress, "head", config.head_epochs))
+    head = model.fit(**fit, validation_data=val_data, epochs=config.head_epochs, verbose=verbose,
+                     callbacks=_callbacks(config, val is not None, progress, "head", config.head_epochs, callbacks))
     if config.epochs == 0:
         return FineTuneResult(head, None, [])
 
@@ -191,6 +214,7 @@ def fine_tune(model, train, val=None, config=None, progress=None):
         optimizer = layerwise.layerwise_optimizer(
             optimizer, layerwise.stage_multipliers(model, decay=config.layer_decay))
     _compile(model, optimizer, config)
-    tuned = model.fit(**fit, validation_data=val_data, epochs=config.epochs, verbose=config.verbose,
-                      callbacks=_callbacks(config, val is not None, progress, "fine-tune", config.epochs))
+    tuned = model.fit(**fit, validation_data=val_data, epochs=config.epochs, verbose=verbose,
+                      callbacks=_callbacks(config, val is not None, progress, "fine-tune", config.epochs,
+                                           callbacks))
     return FineTuneResult(head, tuned, unfrozen)
