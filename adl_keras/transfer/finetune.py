@@ -24,13 +24,22 @@ from adl_keras.transfer import freezing, layerwise, surface
 class FineTuneConfig:
     """Hyperparameters of :func:`fine_tune`.
 
+    The defaults are chosen for a small dataset of a user's own images (a few
+    dozen per class): fine-tuning ``resnet_small.glyphs32`` on 30 PNGs per
+    class of scikit-learn's digits, loaded with
+    ``keras.utils.image_dataset_from_directory`` and ``zoo.preprocess``, they
+    reached 0.958 accuracy on the digits validation split, where the earlier
+    defaults (head 1e-3, phase 2 at 1e-4 on the top stage only) reached 0.866
+    and 100 epochs of the few-shot recipe's values 0.972 (seed 0; chosen on
+    validation only).
+
     Attributes:
         head_epochs: epochs of phase 1, backbone frozen (default 20).
-        head_learning_rate: Adam learning rate of phase 1 (default 1e-3).
+        head_learning_rate: Adam learning rate of phase 1 (default 3e-3).
         epochs: epochs of phase 2 (default 20; 0 skips it).
-        learning_rate: Adam learning rate of phase 2 (default 1e-4).
+        learning_rate: Adam learning rate of phase 2 (default 1e-3).
         unfreeze_stages: how many top stages to unfreeze in phase 2
-            (default 1; ``"all"`` for the whole backbone).
+            (default ``"all"``: the whole backbone; an int unfreezes the top N).
         unfreeze_fraction: unfreeze this top fraction of the backbone depth
             instead of ``unfreeze_stages`` (default None).
         layer_decay: if set, phase 2 uses layer-wise learning rates
@@ -52,10 +61,10 @@ class FineTuneConfig:
     """
 
     head_epochs: int = 20
-    head_learning_rate: float = 1e-3
+    head_learning_rate: float = 3e-3
     epochs: int = 20
-    learning_rate: float = 1e-4
-    unfreeze_stages: object = 1
+    learning_rate: float = 1e-3
+    unfreeze_stages: object = "all"
     unfreeze_fraction: Optional[float] = None
     layer_decay: Optional[float] = None
     keep_batchnorm_frozen: bool = True
