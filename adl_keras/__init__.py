@@ -35,6 +35,19 @@ __version__ = "0.1.0"
 _registration.install()
 register_all = _registration.register_all
 
+
+def quiet(verbose=None):
+    """Hides TensorFlow's start-up lines, its retracing warnings and
+    third-party deprecation warnings (call before TensorFlow is imported;
+    ``verbose=True`` or ``ADL_KERAS_VERBOSE=1`` keeps everything).
+
+    Returns:
+        True if noise is being hidden.
+    """
+    from adl_keras import _logging
+
+    return _logging.quiet(verbose)
+
 _SUBMODULES = (
     "bptt",
     "cli",
@@ -50,7 +63,7 @@ _SUBMODULES = (
     "zoo",
 )
 
-__all__ = list(_SUBMODULES) + ["__version__", "register_all"]
+__all__ = list(_SUBMODULES) + ["__version__", "quiet", "register_all"]
 
 
 def __getattr__(name):
