@@ -32,10 +32,20 @@ class _Progress:
         """Advances the bar to ``epoch`` of ``total`` (a new bar when ``total`` changes)."""
         import keras
 
-        if self._bar is None or self._bar.target != total or epoch == 1:
-            self._bar = keras.utils.Progbar(total, unit_name="epoch")
         values = [(k, float(v)) for k, v in (logs or {}).items() if isinstance(v, (int, float))]
+        if self._bar is None or self._bar.target != total or epoch == 1:
+            self.done()
+            # stateful: show each epoch's metrics as logged, not a running average over epochs
+            self._bar = keras.utils.Progbar(total, unit_name="epoch", stateful_metrics=[k for k, _ in values])
         self._bar.update(epoch, values=values, finalize=epoch >= total)
+        if epoch >= total:
+            self._bar = None
+
+    def done(self):
+        """Closes a bar left open by early stopping (so the next line starts afresh)."""
+        if self._bar is not None:
+            self._bar.update(self._bar._seen_so_far, finalize=True)
+            self._bar = None
 
 
 def _progress(message):

@@ -32,7 +32,8 @@ def progress_callback(progress, total_epochs):
 
     ``progress`` is a ``fn(message)``; if it also has an
     ``epoch(epoch, total, logs)`` method (the CLI's Keras Progbar), that is
-    called instead, so long runs show a bar with an ETA.
+    called instead, so long runs show a bar with an ETA, and its ``done()``
+    when training ends (early stopping may end it before ``total``).
     """
     import keras
 
@@ -43,6 +44,10 @@ def progress_callback(progress, total_epochs):
             elif progress:
                 shown = ", ".join(f"{k}={v:.4f}" for k, v in (logs or {}).items())
                 progress(f"epoch {epoch + 1}/{total_epochs}: {shown}")
+
+        def on_train_end(self, logs=None):
+            if progress and hasattr(progress, "done"):
+                progress.done()
 
     return _Progress()
 

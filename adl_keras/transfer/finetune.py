@@ -134,7 +134,9 @@ def _callbacks(config, has_val, progress, phase, epochs, extra=None):
         callbacks.append(keras.callbacks.EarlyStopping(
             monitor="val_accuracy", patience=config.patience, restore_best_weights=True))
     if progress:
-        callbacks.append(progress_callback(lambda m: progress(f"[{phase}] {m}"), epochs))
+        # a progress bar (the CLI's) gets the epochs; a plain fn(message) gets labelled lines
+        report = progress if hasattr(progress, "epoch") else (lambda m: progress(f"[{phase}] {m}"))
+        callbacks.append(progress_callback(report, epochs))
     return callbacks
 
 
