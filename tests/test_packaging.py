@@ -5,6 +5,7 @@ import configparser
 import os
 import subprocess
 import sys
+import tempfile
 from pathlib import Path
 
 import pytest
@@ -60,10 +61,17 @@ def test_makefile_installs_with_the_constraints():
 
 
 @pytest.mark.slow
-def test_wheel_installs_and_runs_with_every_lower_bound(tmp_path):
+def test_wheel_installs_and_runs_with_every_lower_bound():
     """Installs the wheel into a fresh venv with each direct dependency at its
     lower bound (from the package index; minutes), then loads and evaluates
     a pretrained entry offline."""
+    # Not tmp_path: pytest keeps only the last three base folders, and another
+    # pytest session on a shared machine may remove ours during the long install.
+    with tempfile.TemporaryDirectory(prefix="adl_keras_lower_bounds_") as folder:
+        _install_lower_bounds_and_evaluate(Path(folder))
+
+
+def _install_lower_bounds_and_evaluate(tmp_path):
     subprocess.run([sys.executable, "-m", "pip", "wheel", "--no-deps", "--no-build-isolation", "-q",
                     "-w", str(tmp_path / "dist"), str(ROOT)], check=True)
     wheel = next((tmp_path / "dist").glob("adl_keras-*.whl"))
