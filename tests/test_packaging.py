@@ -80,9 +80,11 @@ def _install_lower_bounds_and_evaluate(tmp_path):
     venv = tmp_path / "venv"
     subprocess.run([sys.executable, "-m", "venv", str(venv)], check=True)
     py = str(venv / "bin" / "python")
-    subprocess.run([py, "-m", "pip", "install", "-q", "-c", str(lower), str(wheel)], check=True)
+    # Without PYTHONPATH: a checkout on it (adl_keras.egg-info) would make pip skip the wheel.
+    env = {**{k: v for k, v in os.environ.items() if k != "PYTHONPATH"}, "ADL_KERAS_OFFLINE": "1"}
+    subprocess.run([py, "-m", "pip", "install", "-q", "-c", str(lower), str(wheel)], check=True, env=env)
     code = ("import adl_keras; from adl_keras import zoo; "
             "r = zoo.evaluate('lenet5.digits'); assert r['match'], r; print('OK')")
-    env = {**os.environ, "ADL_KERAS_OFFLINE": "1", "PYTHONPATH": ""}
     res = subprocess.run([py, "-c", code], capture_output=True, text=True, cwd=tmp_path, env=env)
-    assert res.returncode == 0 and "OK" in res.stdout, res.stdout + res.stderr[-3000:]
+    installed = sorted(p.name for p in venv.glob("lib/python*/site-packages/adl_keras*"))
+    assert res.returncode == 0 and "OK" in res.stdout, (installed, res.stdout + res.stderr[-3000:])
