@@ -16,6 +16,11 @@ tensorflow_datasets or gymnasium):
     testing   the harness every layer and zoo entry passes
     compat    the Keras 2/3 bridge that lets TF-Agents and shap share a process
 
+Every custom layer and model is registered with Keras on ``import adl_keras``
+(lazily: Keras imports the defining module the first time it meets an
+``adl_keras>`` name), so a ``.keras`` file exported from any entry loads with
+``keras.saving.load_model`` after ``import adl_keras`` and nothing else.
+
 Example:
     >>> import adl_keras
     >>> model = adl_keras.zoo.load_model("lenet5.digits")
@@ -23,7 +28,25 @@ Example:
 
 import importlib
 
+from adl_keras import _registration
+
 __version__ = "0.1.0"
+
+_registration.install()
+register_all = _registration.register_all
+
+
+def quiet(verbose=None):
+    """Hides TensorFlow's start-up lines, its retracing warnings and
+    third-party deprecation warnings (call before TensorFlow is imported;
+    ``verbose=True`` or ``ADL_KERAS_VERBOSE=1`` keeps everything).
+
+    Returns:
+        True if noise is being hidden.
+    """
+    from adl_keras import _logging
+
+    return _logging.quiet(verbose)
 
 _SUBMODULES = (
     "bptt",
@@ -40,7 +63,7 @@ _SUBMODULES = (
     "zoo",
 )
 
-__all__ = list(_SUBMODULES) + ["__version__"]
+__all__ = list(_SUBMODULES) + ["__version__", "quiet", "register_all"]
 
 
 def __getattr__(name):

@@ -10,29 +10,68 @@
 ``adl-zoo [--verbose] COMMAND``: every failure is one line on stderr naming
 the file, variable or argument, with exit code 2 (1 for an evaluation that
 does not match its card); ``--verbose`` shows the traceback instead.
+
+``list``, ``info`` and argument checks read the zoo index and cards
+(:mod:`adl_keras.zoo.catalog`) and never import TensorFlow, so they answer at
+once. Commands that do import it hide its start-up noise unless ``--verbose``
+or ``ADL_KERAS_VERBOSE=1`` is given (:mod:`adl_keras._logging`).
 """
 
 import argparse
 import json
-import os
 import sys
-import time
+
+
+class _Progress:
+    """The CLI's progress: a Keras Progbar (with an ETA) over training epochs,
+    and plain lines on stderr for everything else."""
+
+    def __init__(self):
+        self._bar = None
+
+    def __call__(self, message):
+        print(message, file=sys.stderr, flush=True)
+
+    def epoch(self, epoch, total, logs=None):
+        """Advances the bar to ``epoch`` of ``total`` (a new bar when ``total`` changes)."""
+        import keras
+
+        values = [(k, float(v)) for k, v in (logs or {}).items() if isinstance(v, (int, float))]
+        if self._bar is None or self._bar.target != total or epoch == 1:
+            self.done()
+            # stateful: show each epoch's metrics as logged, not a running average over epochs
+            self._bar = keras.utils.Progbar(total, unit_name="epoch", stateful_metrics=[k for k, _ in values])
+        self._bar.update(epoch, values=values, finalize=epoch >= total)
+        if epoch >= total:
+            self._bar = None
+
+    def done(self):
+        """Closes a bar left open by early stopping (so the next line starts afresh)."""
+        if self._bar is not None:
+            self._bar.update(self._bar._seen_so_far, finalize=True)
+            self._bar = None
 
 
 def _progress(message):
-    print(f"[{time.strftime('%H:%M:%S')}] {message}", file=sys.stderr, flush=True)
+    print(message, file=sys.stderr, flush=True)
+
+
+def _quiet(args):
+    from adl_keras import _logging
+
+    _logging.quiet(True if args.verbose else None)
 
 
 def _cmd_list(args):
-    from adl_keras import zoo
+    from adl_keras.zoo import catalog
     from adl_keras.zoo.cards import CardError
 
-    names = zoo.list_models(args.pattern, topic=args.topic, task=args.task,
-                            pretrained=True if args.pretrained else None)
+    names = catalog.list_names(args.pattern, topic=args.topic, task=args.task,
+                               pretrained=True if args.pretrained else None)
     rows, broken = [], {}
     for n in names:
         try:
-            rows.append(zoo.model_info(n))
+            rows.append(catalog.describe(n))
         except CardError as err:  # one bad card must not hide the others
             broken[n] = str(err)
     if args.json:
@@ -49,9 +88,9 @@ def _cmd_list(args):
 
 
 def _cmd_info(args):
-    from adl_keras import zoo
+    from adl_keras.zoo import catalog
 
-    info = zoo.model_info(args.name)
+    info = catalog.describe(args.name)
     if args.json:
         print(json.dumps(info, indent=2))
     else:
@@ -62,7 +101,9 @@ def _cmd_info(args):
 
 def _cmd_train(args):
     from adl_keras import distribute
+    from adl_keras.zoo import catalog
 
+    info = catalog.describe(args.name)  # an unknown name fails here, before TensorFlow loads
     if args.workers is not None:
         if args.workers < 1:
             raise ValueError(f"--workers must be >= 1. Received: --workers {args.workers}")
@@ -73,9 +114,7 @@ def _cmd_train(args):
             raise ValueError("--workers starts its own local cluster; unset TF_CONFIG (or drop --workers "
                              "and run one command per task with --strategy multi_worker).")
         # An RL entry refuses in the parent already, before any worker starts.
-        from adl_keras import zoo
-
-        if zoo.get_entry(args.name).topic == "rl" and args.workers > 1:
+        if info["topic"] == "rl" and args.workers > 1:
             raise ValueError(f"Zoo entry {args.name!r} trains in one process (its environment loop is not "
                              f"distributed). Received: --workers {args.workers}")
         worker_args = ["--verbose"] if args.verbose else []
@@ -89,9 +128,9 @@ def _cmd_train(args):
         _progress(f"starting {args.workers} local workers on 127.0.0.1 ({args.threads} thread(s) each)")
         return distribute.launch_local_workers(worker_args, args.workers, threads=args.threads)
 
+    _quiet(args)
     distribute.configure_threads()
     from adl_keras import zoo
-
     from adl_keras.zoo import cards, store
 
     strategy = None if args.strategy == "default" else distribute.get_strategy(args.strategy)
@@ -102,7 +141,7 @@ def _cmd_train(args):
     if chief:
         _progress(f"training {args.name} (seed {args.seed}) into {root}")
     kwargs = {} if args.epochs is None else {"epochs": args.epochs}
-    meta = zoo.train(args.name, seed=args.seed, progress=_progress, root=args.out, strategy=strategy,
+    meta = zoo.train(args.name, seed=args.seed, progress=_Progress(), root=args.out, strategy=strategy,
                      backup_dir=args.backup_dir, **kwargs)
     if not chief:
         return 0
@@ -113,6 +152,10 @@ def _cmd_train(args):
 
 
 def _cmd_evaluate(args):
+    from adl_keras.zoo import catalog
+
+    catalog.describe(args.name)
+    _quiet(args)
     from adl_keras import zoo
 
     _progress(f"evaluating {args.name}")
@@ -129,6 +172,12 @@ def _cmd_evaluate(args):
 
 
 def _cmd_export(args):
+    from adl_keras.zoo import catalog
+
+    if not catalog.describe(args.name)["pretrained"]:
+        raise ValueError(f"Zoo entry {args.name!r} has no pretrained weights to export; "
+                         f"train them with `adl-zoo train {args.name}`.")
+    _quiet(args)
     from adl_keras import zoo
 
     _progress(f"exporting {args.name} as {args.format}")
@@ -138,6 +187,18 @@ def _cmd_export(args):
 
 
 def _cmd_explain(args):
+    from adl_keras.explain.methods import EXPLAINABLE_TASKS, METHODS
+    from adl_keras.zoo import catalog
+
+    # Checked before TensorFlow loads, so a typo costs no start-up time.
+    if args.method not in METHODS:
+        raise ValueError(f"--method must be one of {', '.join(METHODS)}. Received: --method={args.method!r}")
+    if args.index < 0:
+        raise ValueError(f"--index must be >= 0. Received: --index={args.index}")
+    task = catalog.describe(args.name)["task"]
+    if task not in EXPLAINABLE_TASKS:
+        raise ValueError(f"Zoo entry {args.name!r} has task {task!r}; explain handles {EXPLAINABLE_TASKS}.")
+    _quiet(args)
     from adl_keras import explain
 
     _progress(f"explaining test example {args.index} of {args.name} with {args.method}")
@@ -148,7 +209,9 @@ def _cmd_explain(args):
 
 def build_parser():
     parser = argparse.ArgumentParser(prog="adl-zoo", description="adl_keras model zoo")
-    parser.add_argument("--verbose", action="store_true", help="show tracebacks (and library logs) on errors")
+    parser.add_argument("--verbose", action="store_true",
+                        help="show tracebacks on errors, TensorFlow start-up lines and third-party warnings "
+                             "(or ADL_KERAS_VERBOSE=1)")
     sub = parser.add_subparsers(dest="command", required=True)
     p = sub.add_parser("list", help="list zoo entries")
     p.add_argument("pattern", nargs="?", default=None, help="glob on names, e.g. '*.digits'")
@@ -209,7 +272,6 @@ def _one_line(err):
 
 
 def main(argv=None):
-    os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
     args = build_parser().parse_args(argv)
     try:
         return args.fn(args)

@@ -10,8 +10,6 @@ import sys
 import tempfile
 import time
 
-os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
-
 
 def _example_input(model, n=8):
     import numpy as np
@@ -35,6 +33,9 @@ def export_roundtrip(model, x, folder):
 
 
 def main(names=None):
+    from adl_keras import _logging
+
+    _logging.quiet()  # ADL_KERAS_VERBOSE=1 shows TensorFlow's start-up lines and warnings
     import keras
 
     from adl_keras import zoo

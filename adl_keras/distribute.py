@@ -427,6 +427,7 @@ class RecipeRun:
         self.strategy = strategy
         self.backup_dir = None if backup_dir is None else os.fspath(backup_dir)
         self._fits = 0
+        self.resumed_epochs = []  # per fit: epochs restored from a backup (0: started afresh)
 
     def fit_backup_dir(self):
         """A fresh per-fit backup folder, or None when the run has no backup_dir."""
@@ -436,6 +437,7 @@ class RecipeRun:
         task = f"{spec.task_type}-{spec.task_index}" if spec else "worker-0"
         path = os.path.join(self.backup_dir, task, f"fit-{self._fits}")
         self._fits += 1
+        self.resumed_epochs.append(backup_epoch(os.path.join(path, "keras")))
         return path
 
 

@@ -30,24 +30,55 @@ class ClassifierConfig:
 
 
 def progress_callback(progress, total_epochs):
-    """A Keras callback forwarding ``progress(message)`` once per epoch."""
+    """A Keras callback reporting each finished epoch to ``progress``.
+
+    ``progress`` is a ``fn(message)``; if it also has an
+    ``epoch(epoch, total, logs)`` method (the CLI's Keras Progbar), that is
+    called instead, so long runs show a bar with an ETA, and its ``done()``
+    when training ends (early stopping may end it before ``total``).
+    """
     import keras
 
     class _Progress(keras.callbacks.Callback):
         def on_epoch_end(self, epoch, logs=None):
-            if progress:
+            if progress and hasattr(progress, "epoch"):
+                progress.epoch(epoch + 1, total_epochs, logs)
+            elif progress:
                 shown = ", ".join(f"{k}={v:.4f}" for k, v in (logs or {}).items())
                 progress(f"epoch {epoch + 1}/{total_epochs}: {shown}")
+
+        def on_train_end(self, logs=None):
+            if progress and hasattr(progress, "done"):
+                progress.done()
 
     return _Progress()
 
 
-def fit_classifier(model, dataset, config=None, progress=None):
-    """Compiles and fits a softmax classifier on ``dataset.train``, early
-    stopping on ``dataset.val`` accuracy and restoring the best weights.
+def fit_classifier(model, data, config=None, progress=None, *, validation_data=None, callbacks=None,
+                   verbose=None, **fit_kwargs):
+    """Compiles and fits a softmax classifier, like ``model.fit`` with a seeded
+    Adam, sparse cross-entropy and accuracy, and early stopping on validation
+    accuracy that restores the best weights.
+
+    Args:
+        model: keras.Model with a softmax output.
+        data: an ``adl_keras.data.Dataset`` (fits ``train``, validates on
+            ``val``), an ``(x, y)`` tuple of arrays, or a batched
+            ``tf.data.Dataset`` of ``(x, y)`` (anything ``fit`` takes as ``x``).
+        config: ClassifierConfig (default ClassifierConfig()).
+        progress: optional ``fn(message)`` called once per epoch.
+        validation_data: as in ``fit``; overrides ``data.val``. Early stopping
+            runs only when there is validation data.
+        callbacks: extra Keras callbacks (TensorBoard, CSVLogger, ...).
+        verbose: ``fit`` verbosity (default ``config.verbose``).
+        **fit_kwargs: passed to ``fit`` (``class_weight``, ``steps_per_epoch``, ...).
 
     Returns:
-        dict with the epochs run and the best validation accuracy.
+        The Keras ``History`` (:func:`fit_summary` gives the card's dict).
+
+    Example:
+        >>> history = fit_classifier(model, (x, y), validation_data=(xv, yv),
+        ...                          callbacks=[keras.callbacks.TensorBoard("logs")])
     """
     import keras
 
@@ -58,33 +89,68 @@ def fit_classifier(model, dataset, config=None, progress=None):
         loss="sparse_categorical_crossentropy",
         metrics=["accuracy"],
     )
-    early = {"monitor": "val_accuracy", "patience": config.patience, "restore_best_weights": True}
-    x, y = dataset.train
-    fit_data = {"x": x, "y": y, "batch_size": config.batch_size}
+    if hasattr(data, "train") and hasattr(data, "val"):  # adl_keras.data.Dataset
+        validation_data = data.val if validation_data is None else validation_data
+        data = data.train
+    if isinstance(data, (tuple, list)):
+        if len(data) != 2:
+            raise ValueError(f"data must be (x, y). Received a sequence of length {len(data)}.")
+        fit_kwargs = {"x": data[0], "y": data[1], "batch_size": config.batch_size, **fit_kwargs}
+    else:
+        fit_kwargs = {"x": data, **fit_kwargs}
+    epochs = fit_kwargs.pop("epochs", config.epochs)
+    early = None
+    if validation_data is not None:
+        early = {"monitor": "val_accuracy", "patience": config.patience, "restore_best_weights": True}
     run = distribute.current_run()
     backup_dir = run.fit_backup_dir() if run is not None else None
     if backup_dir is None:
-        callbacks = [keras.callbacks.EarlyStopping(**early)]
+        stop = [] if early is None else [keras.callbacks.EarlyStopping(**early)]
+        resume = []
     else:
-        # Resumable: the model, the epoch, early stopping's state and the data
-        # order of every later epoch continue exactly where a killed run stopped.
-        callbacks = distribute.resumable_callbacks(backup_dir, early_stopping=early)
-        ds, steps = distribute.epoch_ordered_dataset(
-            x, y, config.batch_size, config.seed, config.epochs, distribute.backup_epoch(backup_dir + "/keras"))
-        fit_data = {"x": ds, "steps_per_epoch": steps}
+        # Inside a resumable zoo.train run: the model, the epoch, early stopping's
+        # state and (for arrays) the data order of every later epoch continue
+        # exactly where a killed run stopped.
+        resume = distribute.resumable_callbacks(backup_dir, early_stopping=early)
+        stop, resume = resume[1:], resume[:1]
+        if "y" in fit_kwargs and "steps_per_epoch" not in fit_kwargs:
+            ds, steps = distribute.epoch_ordered_dataset(
+                fit_kwargs.pop("x"), fit_kwargs.pop("y"), fit_kwargs.pop("batch_size"), config.seed, epochs,
+                distribute.backup_epoch(backup_dir + "/keras"))
+            fit_kwargs.update(x=ds, steps_per_epoch=steps)
     history = model.fit(
-        **fit_data,
-        validation_data=dataset.val,
-        epochs=config.epochs,
-        callbacks=[*callbacks, progress_callback(progress, config.epochs)],
-        verbose=config.verbose,
+        validation_data=validation_data,
+        epochs=epochs,
+        callbacks=[*resume, *stop, progress_callback(progress, epochs), *(callbacks or [])],
+        verbose=config.verbose if verbose is None else verbose,
+        **fit_kwargs,
     )
-    stop = callbacks[-1]
-    return {
-        "epochs_run": stop.stopped_epoch + 1 if stop.stopped_epoch else config.epochs,
-        "best_val_accuracy": float(stop.best),
-        "config": dataclasses.asdict(config),
-    }
+    history.config = config
+    history.early_stopping = stop[0] if stop else None
+    history.total_epochs = epochs
+    return history
+
+
+def fit_summary(history, config=None):
+    """What a zoo card records of a :func:`fit_classifier` run: epochs run,
+    best validation accuracy (if validated) and the config.
+
+    A run resumed from a backup has only its later epochs in ``history``; the
+    early-stopping state (restored with it) then gives the whole run's figures.
+    """
+    config = config or getattr(history, "config", None)
+    stop = getattr(history, "early_stopping", None)
+    if stop is not None:
+        total = getattr(history, "total_epochs", len(history.history["loss"]))
+        out = {"epochs_run": stop.stopped_epoch + 1 if stop.stopped_epoch else total,
+               "best_val_accuracy": float(stop.best)}
+    else:
+        out = {"epochs_run": len(history.history["loss"])}
+        if "val_accuracy" in history.history:
+            out["best_val_accuracy"] = float(max(history.history["val_accuracy"]))
+    if config is not None:
+        out["config"] = dataclasses.asdict(config)
+    return out
 
 
 def accuracy(model, x, y, batch_size=256):

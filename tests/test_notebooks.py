@@ -26,4 +26,10 @@ def test_notebook_runs(path):
     elapsed = time.perf_counter() - start
     errors = [o for c in nb.cells if c.cell_type == "code" for o in c.get("outputs", []) if o.get("output_type") == "error"]
     assert not errors, errors
+    # Quiet by default (adl_keras.quiet() in the first cell): no TensorFlow start-up block
+    # or retracing warnings in what the reader sees.
+    stderr = "".join(o.get("text", "") for c in nb.cells if c.cell_type == "code" for o in c.get("outputs", [])
+                     if o.get("output_type") == "stream" and o.get("name") == "stderr")
+    noise = [n for n in ("oneDNN", "absl::InitializeLog", "cuda drivers", "retracing") if n in stderr]
+    assert not noise, stderr[:2000]
     assert elapsed < 300, f"{path.name} took {elapsed:.0f}s"

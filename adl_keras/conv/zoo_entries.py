@@ -2,7 +2,11 @@
 
 from adl_keras import training
 from adl_keras.conv.builders import lenet5, resnet_small, vgg_small
+from adl_keras.data.shapes import CLASS_NAMES as SHAPES32_CLASSES
+from adl_keras.zoo import preprocessing as prep
 from adl_keras.zoo.registry import register
+
+DIGIT_CLASSES = [str(d) for d in range(10)]
 
 
 def _fit_on(dataset, builder, build_kwargs, config, goal, progress):
@@ -11,7 +15,7 @@ def _fit_on(dataset, builder, build_kwargs, config, goal, progress):
     from adl_keras import data
 
     model = builder(**build_kwargs)
-    info = training.fit_classifier(model, data.load(dataset), config, progress)
+    info = training.fit_summary(training.fit_classifier(model, data.load(dataset), config, progress))
     info["goals"] = [goal]
     return model, info
 
@@ -25,9 +29,9 @@ def train_lenet5_digits(seed=0, progress=None, epochs=60):
     keras.utils.set_random_seed(seed)  # seeds the initial weights too
     ds = data.load("digits")
     model = lenet5((8, 8, 1), num_classes=10, resize_to=(32, 32), name="lenet5_digits")
-    info = training.fit_classifier(
+    info = training.fit_summary(training.fit_classifier(
         model, ds, training.ClassifierConfig(epochs=epochs, patience=10, seed=seed), progress
-    )
+    ))
     info["goals"] = ["test accuracy >= 0.97 on the fixed held-out split"]
     return model, info
 
@@ -42,6 +46,7 @@ register(
     input_shape=(8, 8, 1),
     recipe=train_lenet5_digits,
     evaluator=training.classification_evaluator("digits"),
+    preprocessing=prep.image((8, 8, 1), DIGIT_CLASSES, inside_model="resizes 8x8 to 32x32 (bilinear)"),
     description="LeNet-5 style CNN on scikit-learn's 8x8 digits (resized to 32x32 inside the model).",
     image=True,
 )
@@ -68,6 +73,7 @@ register(
     recipe=train_resnet_small_shapes32,
     evaluator=training.classification_evaluator("shapes32"),
     tolerance=1e-6,
+    preprocessing=prep.image((32, 32, 3), SHAPES32_CLASSES),
     description="ResNet-8 (BatchNorm, widths 16-32-64) on the procedural 10-class shapes32 images; "
                 "the backbone the transfer-learning topic fine-tunes.",
     image=True,
@@ -95,6 +101,7 @@ register(
     input_shape=(32, 32, 3),
     recipe=train_vgg_small_shapes32,
     evaluator=training.classification_evaluator("shapes32"),
+    preprocessing=prep.image((32, 32, 3), SHAPES32_CLASSES),
     description="Small VGG (2 conv3x3 per stage, widths 16-32-64, 128-unit head) on the procedural shapes32 images.",
     image=True,
 )
@@ -123,6 +130,7 @@ register(
     recipe=train_resnet_small_glyphs32,
     evaluator=training.classification_evaluator("glyphs32"),
     tolerance=1e-6,
+    preprocessing=prep.image((32, 32, 3), [f"glyph_{i:02d}" for i in range(20)]),
     description="ResNet-8 (BatchNorm, widths 16-32-64) on the procedural 20-class glyphs32 stroke images; "
                 "a backbone for few-shot transfer to handwriting.",
     image=True,

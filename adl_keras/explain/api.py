@@ -7,9 +7,7 @@ import numpy as np
 
 from adl_keras.explain import _inputs, gradients
 from adl_keras.explain.explanation import Explanation
-
-METHODS = ("shap-gradient", "shap-deep", "shap-kernel", "shap-partition", "lime",
-           "integrated-gradients", "saliency", "grad-cam")
+from adl_keras.explain.methods import METHODS
 
 # The options each method takes besides the common ones.
 _COMMON = {"target", "kind", "output_names", "feature_names", "seed", "batch_size"}

@@ -116,10 +116,17 @@ class Explanation:
         )
 
     def to_shap(self):
-        """This explanation as a ``shap.Explanation`` (so shap's plots work).
+        """This explanation as a ``shap.Explanation`` that shap's plots accept.
 
-        Tabular and sequence inputs keep their shape; images are passed as is
-        (``shap.image_plot`` takes ``values`` and ``data`` arrays).
+        Tabular: ``shap.plots.waterfall(e.to_shap()[i])``, ``bar`` and
+        ``beeswarm`` on the batch or an example. Images keep their
+        ``(n, H, W, C)`` shape for ``shap.plots.image``. Sequences are
+        flattened to ``(n, T * F)`` features named ``"<feature>@t<step>"``, so
+        the tabular plots apply to them too.
+
+        shap's ``output_names`` names an output axis, which these values do
+        not have (each example explains one output), so it is left unset; the
+        explained output of each example is ``self.output_names``.
 
         Returns:
             shap.Explanation
@@ -127,13 +134,14 @@ class Explanation:
         from adl_keras.compat import import_shap
 
         shap = import_shap()
-        return shap.Explanation(
-            values=np.asarray(self.values),
-            base_values=np.asarray(self.base_values),
-            data=np.asarray(self.data),
-            feature_names=list(self.feature_names) if self.feature_names is not None else None,
-            output_names=list(self.output_names),
-        )
+        values, data = np.asarray(self.values), np.asarray(self.data)
+        names = list(self.feature_names) if self.feature_names is not None else None
+        if self.kind == "sequence" and values.ndim == 3:
+            steps, features = values.shape[1:]
+            names = [f"{names[f] if names else f'x{f}'}@t{t}" for t in range(steps) for f in range(features)]
+            values, data = values.reshape(len(values), -1), data.reshape(len(data), -1)
+        return shap.Explanation(values=values, base_values=np.asarray(self.base_values, dtype="float64"),
+                                data=data, feature_names=names)
 
     def summary(self):
         """A one-line description with timing and (if defined) additivity error."""

@@ -2,7 +2,7 @@
 
 import numpy as np
 
-EXPLAINABLE_TASKS = ("image-classification", "tabular-classification", "sequence-classification")
+from adl_keras.explain.methods import EXPLAINABLE_TASKS
 
 
 def explainable_entries():

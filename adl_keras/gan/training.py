@@ -38,20 +38,26 @@ class GANConfig:
     seed: int = 0
 
 
-def train_gan(generator, discriminator, images, config=None, progress=None, callbacks=()):
+def train_gan(generator, discriminator, images, config=None, progress=None, callbacks=(), *, verbose=0,
+              **fit_kwargs):
     """Builds a :class:`~adl_keras.gan.GAN` of the two players and fits it on ``images``.
 
     Args:
         generator: keras.Model z -> image.
         discriminator: keras.Model image -> logit/score.
-        images: float array (n, H, W, C) in the generator's output range.
+        images: float array (n, H, W, C) in the generator's output range, or a
+            batched ``tf.data.Dataset`` of such images or of ``(images, labels)``
+            (labels are used by a conditional GAN, ignored otherwise).
         config: GANConfig (default GANConfig()).
         progress: optional ``progress(message)`` called once per epoch.
         callbacks: extra Keras callbacks.
+        verbose: ``fit`` verbosity (default 0).
+        **fit_kwargs: passed to ``fit`` (``steps_per_epoch``, ``initial_epoch``, ...).
 
     Returns:
-        (gan, info): the trained GAN and a dict with the config and the
-        per-epoch ``history`` of d_loss, g_loss and value.
+        (gan, info): the trained GAN (``gan.history`` is the Keras
+        ``History``) and a dict with the config and the per-epoch
+        ``history`` of d_loss, g_loss and value.
 
     Example:
         >>> gan, info = train_gan(dcgan_generator(), dcgan_discriminator(), images,
@@ -64,16 +70,25 @@ def train_gan(generator, discriminator, images, config=None, progress=None, call
     from adl_keras.training import progress_callback
 
     config = config or GANConfig()
-    images = np.asarray(images, "float32")
-    if not np.all(np.isfinite(images)):
-        raise ValueError(f"images contain NaN or inf values ({int(np.sum(~np.isfinite(images)))} entries).")
-    if images.ndim < 2 or len(images) < config.batch_size:
-        raise ValueError(f"images must hold at least batch_size={config.batch_size} examples. "
-                         f"Received: images.shape={images.shape}")
+    if hasattr(images, "element_spec"):  # tf.data: batched by the user, fit takes it as is
+        steps_per_epoch = fit_kwargs.get("steps_per_epoch") or int(images.cardinality())
+        if steps_per_epoch < 0 and config.linear_decay:
+            raise ValueError("linear_decay needs the number of steps: pass steps_per_epoch= or a dataset of "
+                             f"known length. Received: images.cardinality()={int(images.cardinality())}")
+        fit_data = {"x": images}
+    else:
+        images = np.asarray(images, "float32")
+        if not np.all(np.isfinite(images)):
+            raise ValueError(f"images contain NaN or inf values ({int(np.sum(~np.isfinite(images)))} entries).")
+        if images.ndim < 2 or len(images) < config.batch_size:
+            raise ValueError(f"images must hold at least batch_size={config.batch_size} examples. "
+                             f"Received: images.shape={images.shape}")
+        steps_per_epoch = int(np.ceil(len(images) / config.batch_size))
+        fit_data = {"x": images, "batch_size": config.batch_size, "shuffle": True}
     keras.utils.set_random_seed(config.seed)
     gan = GAN(generator, discriminator, d_steps=config.d_steps, seed=config.seed)
 
-    g_steps = config.epochs * int(np.ceil(len(images) / config.batch_size))
+    g_steps = config.epochs * max(steps_per_epoch, 1)
 
     def adam(updates):
         lr = config.learning_rate
@@ -83,9 +98,9 @@ def train_gan(generator, discriminator, images, config=None, progress=None, call
 
     gan.compile(d_optimizer=adam(g_steps * config.d_steps), g_optimizer=adam(g_steps), loss=config.loss,
                 steps_per_execution=distribute.steps_per_execution(config.steps_per_execution))
-    hist = gan.fit(images, batch_size=config.batch_size, epochs=config.epochs, shuffle=True, verbose=0,
+    hist = gan.fit(**fit_data, epochs=config.epochs, verbose=verbose,
                    callbacks=[*distribute.backup_callbacks(), progress_callback(progress, config.epochs),
-                              *callbacks])
+                              *callbacks], **fit_kwargs)
     info = {
         "config": dataclasses.asdict(config),
         "history": {k: [round(float(v), 5) for v in vals] for k, vals in hist.history.items()},

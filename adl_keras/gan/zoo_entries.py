@@ -12,6 +12,7 @@ are deterministic: re-measured in fresh processes they agree to float rounding
 import numpy as np
 
 from adl_keras.gan.builders import dcgan_discriminator, dcgan_generator, wgan_gp_critic
+from adl_keras.zoo import preprocessing as prep
 from adl_keras.zoo.registry import register
 
 LATENT_DIM = 32
@@ -121,6 +122,8 @@ register(
     recipe=train_dcgan_digits,
     evaluator=generator_evaluator,
     tolerance=1e-6,
+    preprocessing=prep.passthrough("latent", (LATENT_DIM,), notes=f"z ~ N(0, I_{LATENT_DIM}); the output is an "
+                                   "(8, 8, 1) grey image in [0, 1] (sigmoid), 1 = ink"),
     description="DCGAN generator (BatchNorm, non-saturating loss) of scikit-learn's 8x8 digits; input z ~ N(0, I_32).",
 )
 
@@ -135,6 +138,8 @@ register(
     recipe=train_wgan_gp_digits,
     evaluator=generator_evaluator,
     tolerance=1e-6,
+    preprocessing=prep.passthrough("latent", (LATENT_DIM,), notes=f"z ~ N(0, I_{LATENT_DIM}); the output is an "
+                                   "(8, 8, 1) grey image in [0, 1] (sigmoid), 1 = ink"),
     description="WGAN-GP generator (layer-norm critic, 5 critic steps, lambda 10) of scikit-learn's 8x8 digits; "
                 "input z ~ N(0, I_32).",
 )

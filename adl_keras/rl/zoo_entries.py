@@ -9,7 +9,10 @@ flip a near-tied argmax.
 import numpy as np
 
 from adl_keras.rl import qnetworks
+from adl_keras.zoo import preprocessing as prep
 from adl_keras.zoo.registry import register
+
+CARTPOLE_ACTIONS = ["push cart left", "push cart right"]
 
 EVAL_SEED = 10_000  # reset seed of the first evaluation episode (training evals use 20000+)
 # Greedy returns over seeded episodes are deterministic: re-measured in fresh
@@ -71,6 +74,9 @@ register(
     recipe=train_qtable_frozenlake,
     evaluator=evaluate_qtable_frozenlake,
     tolerance=1e-6,
+    preprocessing=prep.passthrough("state", (1,), dtype="int32", value_range=(0, 15),
+                                   action_names=["left", "down", "right", "up"],
+                                   notes="the FrozenLake state index row * 4 + column"),
     description="Tabular Q-learning on gymnasium FrozenLake 4x4 (slippery); greedy policy matches value iteration.",
 )
 
@@ -146,6 +152,9 @@ register(
     recipe=train_dqn_cartpole,
     evaluator=evaluate_cartpole,
     tolerance=EVAL_TOLERANCE,
+    preprocessing=prep.passthrough("state", (4,), action_names=CARTPOLE_ACTIONS,
+                                   notes="the CartPole-v1 observation as gymnasium returns it: cart position, "
+                                         "cart velocity, pole angle, pole angular velocity"),
     description="Keras 3 Double DQN Q-network on gymnasium CartPole-v1 (greedy policy).",
 )
 
@@ -271,6 +280,9 @@ register(
     recipe=train_cnn_dqn_minatar,
     evaluator=evaluate_minatar,
     tolerance=EVAL_TOLERANCE,
+    preprocessing=prep.passthrough("state", MINATAR_SHAPE, value_range=(0, 1), action_names=["noop", "left", "right"],
+                                   notes="MinAtar Breakout's state(): 0/1 channel maps (paddle, ball, trail, "
+                                         "brick) as float32"),
     description="Keras 3 CNN Double DQN on MinAtar Breakout pixels (10x10x4 channel maps).",
 )
 
@@ -328,6 +340,9 @@ register(
     recipe=train_tf_agents_cartpole,
     evaluator=evaluate_cartpole,
     tolerance=EVAL_TOLERANCE,
+    preprocessing=prep.passthrough("state", (4,), action_names=CARTPOLE_ACTIONS,
+                                   notes="the CartPole-v1 observation as gymnasium returns it: cart position, "
+                                         "cart velocity, pole angle, pole angular velocity"),
     description="TF-Agents DdqnAgent Q-network on CartPole-v1, trained through the gymnasium adapter; "
                 "weights in the Keras 3 MLP of the same definition.",
 )

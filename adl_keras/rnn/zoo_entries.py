@@ -2,6 +2,7 @@
 
 from adl_keras import training
 from adl_keras.rnn.builders import sequence_classifier, sequence_regressor
+from adl_keras.zoo import preprocessing as prep
 from adl_keras.zoo.registry import register
 
 ADDING_T = 100
@@ -87,9 +88,9 @@ def train_seq_digits(cell, seed=0, progress=None, epochs=150):
 
     ds = data.load("seq_digits")
     model = sequence_classifier((8, 8), 10, cell=cell, units=64, name=f"{cell}_seq_digits")
-    info = training.fit_classifier(
+    info = training.fit_summary(training.fit_classifier(
         model, ds, training.ClassifierConfig(epochs=epochs, learning_rate=3e-3, patience=20, seed=seed),
-        progress)
+        progress))
     info["goals"] = ["test accuracy >= 0.95 on the fixed held-out split"]
     return model, info
 
@@ -123,6 +124,9 @@ for _cell, _extra in (("lstm", {}), ("gru", {"use_bias": True})):
         recipe=_adding_recipe(_cell, **_extra),
         evaluator=mse_evaluator("adding", seq_len=ADDING_T),
         tolerance=1e-5,
+        preprocessing=prep.passthrough(
+            "sequence", (ADDING_T, 2), notes="per step (value in [0, 1], marker 0/1; two markers are 1); "
+                                             "the output is the sum of the two marked values"),
         description=f"Textbook {_cell.upper()} (64 units) on the adding problem, T={ADDING_T}.",
     )
     register(
@@ -137,5 +141,9 @@ for _cell, _extra in (("lstm", {}), ("gru", {"use_bias": True})):
         recipe=_digits_recipe(_cell),
         evaluator=training.classification_evaluator("seq_digits"),
         tolerance=1e-6,
+        preprocessing=prep.passthrough(
+            "sequence", (8, 8), value_range=(0, 1), class_names=[str(d) for d in range(10)],
+            notes="an 8x8 grey digit image read row by row (8 steps of 8 pixels), scaled to [0, 1] "
+                  "(scikit-learn digits / 16, 8-bit pixels / 255)"),
         description=f"Textbook {_cell.upper()} (64 units) reading scikit-learn's 8x8 digits row by row.",
     )

@@ -10,6 +10,7 @@
 import json
 
 from adl_keras.transfer.applications import ARCHITECTURES, keras_application
+from adl_keras.zoo import preprocessing as prep
 from adl_keras.zoo.registry import register
 
 IMAGENET_LICENCES = {
@@ -34,6 +35,13 @@ for _arch, _spec in ARCHITECTURES.items():
         dataset="imagenet",
         input_shape=(224, 224, 3),
         licence=IMAGENET_LICENCES[_arch],
+        preprocessing=prep.image(
+            (224, 224, 3), None, value_range=(0, 255),
+            inside_model=(f"ImageNetPreprocessing layer, mode {_spec['preprocessing']!r} (keras.applications' "
+                          "preprocess_input)" if _spec["preprocessing"] else
+                          f"{_spec['constructor']}'s own preprocessing layers (include_preprocessing=True)"),
+            notes="the 1000 ImageNet-1k classes in keras.applications order; "
+                  "keras.applications.imagenet_utils.decode_predictions names them (downloads its index once)"),
         description=(f"keras.applications {_spec['constructor']} with ImageNet weights from the official URL; "
                      "RGB [0, 255] input, preprocessing inside the model."),
         image=True,
@@ -72,6 +80,7 @@ def write_imagenet_card(arch, root=None):
         "goals": [],
         "licence": entry.licence,
         "recipe": None,
+        "preprocessing": cards._jsonable(entry.preprocessing),
         "training": {"source": "official keras.applications ImageNet weights (not retrained here)"},
         "versions": cards._versions(),
     }
@@ -99,6 +108,7 @@ def write_imagenet_card(arch, root=None):
         f"| weights | `{file}` from {spec['url']} (not shipped) |",
         hash_line,
         f"| licence | {entry.licence} |",
+        "", *prep.render(entry.name, entry.preprocessing),
         "", "## Load", "", "```python", "import adl_keras", load, "```", "",
         "Offline (`ADL_KERAS_OFFLINE=1`) the file must already be in the cache "
         "(`adl_keras.zoo.store.cached_path(url, sha256=...)`, or `md5=...` for an md5-verified entry).", "",
@@ -158,6 +168,8 @@ def _register_digits10shot():
         input_shape=(8, 8, 1),
         recipe=train_resnet_small_digits10shot,
         evaluator=training.classification_evaluator("digits"),
+        preprocessing=prep.image((8, 8, 1), [str(d) for d in range(10)],
+                                 inside_model="resizes 8x8 to 32x32 and repeats grey to RGB"),
         description="resnet_small.glyphs32 fine-tuned (two phases) to sklearn digits from 10 labelled "
                     "examples per class; resize 8->32 and grey->RGB inside the model.",
         image=True,

@@ -31,6 +31,7 @@ __all__ = [
     "list_models",
     "load_model",
     "model_info",
+    "preprocess",
     "register",
     "train",
     "transfer_weights",
@@ -90,7 +91,8 @@ def model_info(name):
         dict with name, description, topic, task, dataset (name and split),
         input_shape, params, metrics (value, split, command each), weights
         (file, sha256 or a publisher's md5, size, url), licence, recipe,
-        ``pretrained``, ``weights_source`` and ``user_entry``.
+        ``pretrained``, ``weights_source``, ``user_entry`` and ``preprocessing``
+        (what goes in; see :func:`preprocess`).
 
     Raises:
         cards.CardError: a malformed meta.json (the message names it).
@@ -120,8 +122,24 @@ def model_info(name):
             "metrics": user.get("metrics", {}),
             "weights": user.get("weights"),
         },
+        "preprocessing": cards._jsonable(entry.preprocessing),
     }
     return info
+
+
+def preprocess(name, x):
+    """Maps raw inputs (images as [0, 255] pixels, tabular features as
+    measured) to what entry ``name`` expects; see
+    :func:`adl_keras.zoo.preprocessing.preprocess` and the card's
+    preprocessing block.
+
+    Example:
+        >>> model = zoo.load_model("resnet_small.shapes32")
+        >>> probs = model.predict(zoo.preprocess("resnet_small.shapes32", raw_images))
+    """
+    from adl_keras.zoo import preprocessing
+
+    return preprocessing.preprocess(name, x)
 
 
 def _entry_weights(name, source=None):
@@ -335,10 +353,12 @@ def train(name, seed=0, progress=None, root=None, strategy=None, backup_dir=None
     elif chief:
         root = store.writable_dir(root, f"root={str(root)!r}")
     start = time.perf_counter()
-    with distribute.recipe_run(strategy, backup_dir):
+    with distribute.recipe_run(strategy, backup_dir) as run:
         result = entry.recipe(seed=seed, progress=progress if chief else None, **recipe_kwargs)
         model, training = result if isinstance(result, tuple) else (result, {})
         training = {"seed": seed, "seconds": round(time.perf_counter() - start, 1), **training}
+        if any(run.resumed_epochs):
+            training["resumed_from_epochs"] = run.resumed_epochs  # per fit call, from BackupAndRestore
         if replicas > 1:
             training["distribution"] = {"strategy": distribute.strategy_name(strategy), "workers": workers,
                                         "replicas": replicas}
@@ -403,7 +423,8 @@ def export_model(name, out, fmt="savedmodel", overwrite=False, source=None):
 
     Args:
         name: entry name.
-        out: a ``.keras`` file, or a folder (SavedModel, or where NAME.keras goes).
+        out: where the export goes, in both formats: the SavedModel folder is
+            ``out``; the Keras file is ``out`` (``.keras`` appended if missing).
         fmt: "savedmodel" (default) or "keras".
         overwrite: replace an existing file or non-empty folder (default False:
             refuse). The new export is written beside it and renamed into place.
@@ -417,7 +438,7 @@ def export_model(name, out, fmt="savedmodel", overwrite=False, source=None):
     if not isinstance(overwrite, bool):
         raise TypeError(f"overwrite must be a bool. Received: overwrite={overwrite!r}")
     out = Path(out)
-    path = out if fmt == "savedmodel" or out.suffix == ".keras" else out / f"{name}.keras"
+    path = out if fmt == "savedmodel" or out.suffix == ".keras" else out.with_name(out.name + ".keras")
     for parent in path.parents:
         if parent.exists():
             if not parent.is_dir():

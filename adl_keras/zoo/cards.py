@@ -110,6 +110,10 @@ def render_card(meta):
     ]
     for key, m in meta["metrics"].items():
         lines.append(f"| {key} | {m['value']:.4f} | {m['split']} | `{m['command']}` |")
+    if meta.get("preprocessing"):
+        from adl_keras.zoo.preprocessing import render
+
+        lines += [""] + render(meta["name"], meta["preprocessing"])
     if meta.get("goals"):
         lines += ["", "## Goals", ""]
         lines += [f"- {g}" for g in meta["goals"]]
@@ -163,6 +167,7 @@ def write_entry(entry, model, metrics, training=None, goals=None, root=None):
         "goals": list(goals or []),
         "licence": entry.licence,
         "recipe": f"adl-zoo train {entry.name}",
+        "preprocessing": _jsonable(getattr(entry, "preprocessing", None)),
         "training": _jsonable(training or {}),
         "versions": _versions(),
     }

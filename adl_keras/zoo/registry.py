@@ -51,6 +51,9 @@ class ZooEntry:
         description: one line for listings.
         image: whether the entry takes images (the transfer-learning surface).
         weights_url: where the weights come from when not shipped in zoo/.
+        preprocessing: what goes in, as plain data (shape, dtype, value range,
+            mean/std, channel order, interpolation, class or action names;
+            :mod:`adl_keras.zoo.preprocessing`), or None.
     """
 
     name: str
@@ -67,6 +70,7 @@ class ZooEntry:
     description: str = ""
     image: bool = False
     weights_url: Optional[str] = None
+    preprocessing: Optional[dict] = None
 
     def build(self, **overrides):
         return self.builder(**{**self.build_kwargs, **overrides})
