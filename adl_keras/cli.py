@@ -19,6 +19,7 @@ or ``ADL_KERAS_VERBOSE=1`` is given (:mod:`adl_keras._logging`).
 
 import argparse
 import json
+import os
 import sys
 
 
@@ -87,6 +88,28 @@ def _cmd_list(args):
     return 0
 
 
+def _describe(name):
+    """The card data of ``name`` without TensorFlow: the installed zoo's index, else the
+    user zoo's card, else (for entries registered in code only) the registry."""
+    from adl_keras.zoo import catalog, registry, store
+
+    try:
+        return catalog.describe(name)
+    except KeyError as err:
+        unknown = err
+    try:
+        return catalog.describe(name, root=store.user_zoo_dir())
+    except (KeyError, OSError):
+        pass
+    entry = registry._REGISTRY.get(name)  # registered in this process; never loads the topic modules
+    if entry is None:
+        raise unknown
+    from adl_keras import zoo
+
+    return {"name": name, "topic": entry.topic, "task": entry.task,
+            "pretrained": zoo.list_models(name, pretrained=True) == [name]}
+
+
 def _cmd_info(args):
     from adl_keras.zoo import catalog
 
@@ -103,7 +126,7 @@ def _cmd_train(args):
     from adl_keras import distribute
     from adl_keras.zoo import catalog
 
-    info = catalog.describe(args.name)  # an unknown name fails here, before TensorFlow loads
+    info = _describe(args.name)  # an unknown name fails here, before TensorFlow loads
     if args.workers is not None:
         if args.workers < 1:
             raise ValueError(f"--workers must be >= 1. Received: --workers {args.workers}")
@@ -154,7 +177,7 @@ def _cmd_train(args):
 def _cmd_evaluate(args):
     from adl_keras.zoo import catalog
 
-    catalog.describe(args.name)
+    _describe(args.name)
     _quiet(args)
     from adl_keras import zoo
 
@@ -174,7 +197,7 @@ def _cmd_evaluate(args):
 def _cmd_export(args):
     from adl_keras.zoo import catalog
 
-    if not catalog.describe(args.name)["pretrained"]:
+    if not _describe(args.name)["pretrained"]:
         raise ValueError(f"Zoo entry {args.name!r} has no pretrained weights to export; "
                          f"train them with `adl-zoo train {args.name}`.")
     _quiet(args)
@@ -195,7 +218,7 @@ def _cmd_explain(args):
         raise ValueError(f"--method must be one of {', '.join(METHODS)}. Received: --method={args.method!r}")
     if args.index < 0:
         raise ValueError(f"--index must be >= 0. Received: --index={args.index}")
-    task = catalog.describe(args.name)["task"]
+    task = _describe(args.name)["task"]
     if task not in EXPLAINABLE_TASKS:
         raise ValueError(f"Zoo entry {args.name!r} has task {task!r}; explain handles {EXPLAINABLE_TASKS}.")
     _quiet(args)

@@ -25,9 +25,24 @@ def _root(root=None):
 
 
 def read_index(root=None):
-    """``zoo/index.json`` as a dict of name to summary (empty if absent)."""
+    """``zoo/index.json`` as a dict of name to summary.
+
+    A zoo folder without an index (e.g. one assembled by hand) is listed from
+    its entries' meta.json files; an entry whose card cannot be read is
+    listed with ``None`` so that :func:`describe` can name the broken file.
+    """
     path = _root(root) / cards.INDEX_FILE
-    return json.loads(path.read_text()) if path.exists() else {}
+    if path.exists():
+        return json.loads(path.read_text())
+    rows = {}
+    folder = _root(root)
+    for meta_path in sorted(folder.glob(f"*/{cards.META_FILE}")) if folder.is_dir() else []:
+        name = meta_path.parent.name
+        try:
+            rows[name] = cards.read_meta(name, root)
+        except cards.CardError:
+            rows[name] = None
+    return rows
 
 
 def _unknown(name, known):
@@ -53,6 +68,10 @@ def list_names(pattern=None, topic=None, task=None, pretrained=None, root=None):
     for name, row in sorted(read_index(root).items()):
         if pattern and not fnmatch.fnmatch(name, pattern):
             continue
+        if row is None:  # unreadable card: listed (describe names the file) unless a filter needs it
+            if not (topic or task or pretrained is not None):
+                names.append(name)
+            continue
         if topic and not fnmatch.fnmatch(row["topic"], topic):
             continue
         if task and not fnmatch.fnmatch(row["task"], task):
@@ -72,7 +91,7 @@ def describe(name, root=None):
     meta = cards.read_meta(name, root) if isinstance(name, str) and name else None
     if meta is None:
         raise _unknown(name, read_index(root))
-    return {
+    info = {
         "name": name,
         "description": meta.get("description", ""),
         "topic": meta["topic"],
@@ -90,3 +109,15 @@ def describe(name, root=None):
         "card": str(cards.entry_dir(name, root) / cards.CARD_FILE),
         "preprocessing": meta.get("preprocessing"),
     }
+    if root is None:  # the installed zoo: also say what `adl-zoo train` wrote to the user zoo
+        from adl_keras import zoo
+
+        user = cards.read_meta(name, store.user_zoo_dir())
+        info["pretrained"] = info["pretrained"] or cards.weights_hashes(user) is not None
+        info["weights_source"] = zoo.weights_source(name)
+        info["user_entry"] = None if user is None else {
+            "card": str(cards.entry_dir(name, store.user_zoo_dir()) / cards.CARD_FILE),
+            "metrics": user.get("metrics", {}),
+            "weights": user.get("weights"),
+        }
+    return info
