@@ -137,15 +137,36 @@ FASHION_PREPROCESSING = ("greyscale 28x28x1 float32 in [0, 1] (uint8 / 255), no 
 LENET5_FASHION = {"input_shape": (28, 28, 1), "num_classes": 10, "name": "lenet5_fashion_mnist"}
 
 
-def train_lenet5_fashion_mnist(seed=0, progress=None, epochs=30):
-    """Recipe of ``lenet5.fashion_mnist``: Adam 1e-3, batch 64, up to 30
-    epochs, early stopping on val accuracy (patience 5, best weights kept)."""
-    config = training.ClassifierConfig(epochs=epochs, batch_size=64, learning_rate=1e-3, patience=5, seed=seed)
-    model, info = _fit_on("fashion_mnist", lenet5, LENET5_FASHION, config,
-                          "test accuracy >= 0.90 (Fashion-MNIST benchmark anchors: 2-conv CNN 0.922, "
-                          "humans 0.835)", progress)
-    info["preprocessing"] = FASHION_PREPROCESSING
-    return model, info
+def train_lenet5_fashion_mnist(seed=0, progress=None, epochs=20, batch_size=64, learning_rate=2e-3):
+    """Recipe of ``lenet5.fashion_mnist``: flips and 2-pixel shifts (see
+    :func:`augmented_batches`), Adam with the learning rate cosine-decayed
+    from 2e-3 to 0 over 20 epochs, batch 64; the final weights are kept.
+    (Without augmentation LeNet-5 overfits: val 0.898 at best, test 0.8999.)"""
+    import keras
+
+    from adl_keras import data
+
+    keras.utils.set_random_seed(seed)
+    ds = data.load("fashion_mnist")
+    model = lenet5(**LENET5_FASHION)
+    steps = len(ds.train[0]) // batch_size
+    model.compile(optimizer=keras.optimizers.Adam(keras.optimizers.schedules.CosineDecay(learning_rate,
+                                                                                         steps * epochs)),
+                  loss="sparse_categorical_crossentropy", metrics=["accuracy"])
+    history = model.fit(augmented_batches(ds.train[0], ds.train[1], batch_size, seed), steps_per_epoch=steps,
+                        epochs=epochs, validation_data=ds.val,
+                        callbacks=[training.progress_callback(progress, epochs)], verbose=0)
+    val = [round(float(v), 4) for v in history.history["val_accuracy"]]
+    return model, {
+        "epochs_run": len(val),
+        "val_accuracy_per_epoch": val,
+        "final_val_accuracy": val[-1],
+        "config": {"epochs": epochs, "batch_size": batch_size, "optimizer": "Adam",
+                   "schedule": f"cosine decay {learning_rate} -> 0",
+                   "augmentation": "random horizontal flip, random shift <= 2 px (zero pad + crop)"},
+        "preprocessing": FASHION_PREPROCESSING,
+        "goals": ["test accuracy >= 0.90 (Fashion-MNIST benchmark anchors: 2-conv CNN 0.922, humans 0.835)"],
+    }
 
 
 register(

@@ -231,7 +231,7 @@ def fashion_mnist():
     return Dataset("fashion_mnist", train, val, test, 10, {
         "source": f"IDX files in {_RAW_CACHE['raw'][2]}",
         "licence": "MIT (copyright Zalando SE)",
-        "class_names": list(CLASS_NAMES),
+        "target_names": list(CLASS_NAMES),
         "split": "train 54,000 / val 6,000 (600 per class, stratified, carved from the official train set) "
                  "/ test: the official 10,000",
         "split_seed": SPLIT_SEED,

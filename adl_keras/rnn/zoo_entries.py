@@ -143,10 +143,10 @@ for _cell, _extra in (("lstm", {}), ("gru", {"use_bias": True})):
 SEQ_FASHION_UNITS = 128
 
 
-def train_seq_fashion(cell, seed=0, progress=None, epochs=30):
+def train_seq_fashion(cell, seed=0, progress=None, epochs=20):
     """Recipe of ``{lstm,gru}.seq_fashion``: the 28 rows of a Fashion-MNIST
     image as 28 time steps into a 128-unit textbook cell; Adam 2e-3 (clipnorm
-    1), batch 128, up to 30 epochs, early stopping on val accuracy (patience
+    1), batch 128, up to 20 epochs, early stopping on val accuracy (patience
     4, best weights kept). XLA-compiled steps keep the unrolled cell fast."""
     import dataclasses
 
