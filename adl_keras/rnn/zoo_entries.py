@@ -175,8 +175,8 @@ def train_seq_fashion(cell, seed=0, progress=None, epochs=20):
 
 
 # Epoch caps: the LSTM ran with 20; the GRU, trained last on a shared 2-core
-# machine, with 8 (it is as accurate as the LSTM after fewer epochs on val).
-SEQ_FASHION_EPOCHS = {"lstm": 20, "gru": 8}
+# machine, with 16 (after 8 epochs its val accuracy, 0.8837, was still rising).
+SEQ_FASHION_EPOCHS = {"lstm": 20, "gru": 16}
 
 
 def _fashion_recipe(cell):
