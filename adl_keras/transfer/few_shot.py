@@ -26,7 +26,7 @@ validation split (seeds 0-2) shapes32's frozen features reached
 0.50-0.53 and its fine-tuning 0.87-0.91, below training from scratch
 (0.88-0.91), while glyphs32 gave 0.79-0.81 frozen and 0.93-0.94 fine-tuned.
 resnet_small.fashion_mnist, measured on seed 0 only (val), gave 0.81 frozen and
-0.96 fine-tuned: real clothing photos transfer at least as well as the glyphs.
+0.96 fine-tuned (one seed: not enough evidence to change the default).
 
 Example:
     >>> from adl_keras.transfer import few_shot
