@@ -306,7 +306,11 @@ def _wgan_gp_fashion_config():
 
 def train_dcgan_fashion_mnist(seed=0, progress=None, **overrides):
     """Recipe of ``dcgan.fashion_mnist``: non-saturating loss, Adam(2e-4, 0.5),
-    batch 64, k = 1, 5 epochs over the 54,000 training images."""
+    batch 64, k = 1, 5 epochs over the 54,000 training images.
+
+    Not yet enough: one run (seed 0, 10 min on a shared 2-core CPU) reached
+    fashion-FID 2.84 vs real-vs-real 0.037 (noise 32.3) and a smallest class
+    share of 3.0%, short of both goals, so no weights ship yet."""
     return _fashion_recipe("dcgan.fashion_mnist", lambda: dcgan_discriminator((28, 28, 1), base_filters=32),
                            _dcgan_fashion_config(), "dcgan_fashion_mnist_generator")(seed, progress, **overrides)
 
