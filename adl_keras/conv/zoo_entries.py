@@ -135,3 +135,149 @@ register(
                 "a backbone for few-shot transfer to handwriting.",
     image=True,
 )
+
+
+# --- Fashion-MNIST (real 28x28 greyscale images, adl_keras.data.fashion_mnist) ---
+
+FASHION_PREPROCESSING = ("greyscale 28x28x1 float32 in [0, 1] (uint8 / 255), no mean subtraction; "
+                         "classes: T-shirt/top, Trouser, Pullover, Dress, Coat, Sandal, Shirt, Sneaker, "
+                         "Bag, Ankle boot")
+LENET5_FASHION = {"input_shape": (28, 28, 1), "num_classes": 10, "name": "lenet5_fashion_mnist"}
+
+
+def train_lenet5_fashion_mnist(seed=0, progress=None, epochs=20, batch_size=64, learning_rate=2e-3):
+    """Recipe of ``lenet5.fashion_mnist``: flips and 2-pixel shifts (see
+    :func:`augmented_batches`), Adam with the learning rate cosine-decayed
+    from 2e-3 to 0 over 20 epochs, batch 64; the final weights are kept.
+    (Without augmentation LeNet-5 overfits: val 0.898 at best, test 0.8999.)"""
+    import keras
+
+    from adl_keras import data
+
+    keras.utils.set_random_seed(seed)
+    ds = data.load("fashion_mnist")
+    model = lenet5(**LENET5_FASHION)
+    steps = len(ds.train[0]) // batch_size
+    model.compile(optimizer=keras.optimizers.Adam(keras.optimizers.schedules.CosineDecay(learning_rate,
+                                                                                         steps * epochs)),
+                  loss="sparse_categorical_crossentropy", metrics=["accuracy"])
+    history = model.fit(augmented_batches(ds.train[0], ds.train[1], batch_size, seed), steps_per_epoch=steps,
+                        epochs=epochs, validation_data=ds.val,
+                        callbacks=[training.progress_callback(progress, epochs)], verbose=0)
+    val = [round(float(v), 4) for v in history.history["val_accuracy"]]
+    return model, {
+        "epochs_run": len(val),
+        "val_accuracy_per_epoch": val,
+        "final_val_accuracy": val[-1],
+        "config": {"epochs": epochs, "batch_size": batch_size, "optimizer": "Adam",
+                   "schedule": f"cosine decay {learning_rate} -> 0",
+                   "augmentation": "random horizontal flip, random shift <= 2 px (zero pad + crop)"},
+        "preprocessing": FASHION_PREPROCESSING,
+        "goals": ["test accuracy >= 0.90 (Fashion-MNIST benchmark anchors: 2-conv CNN 0.922, humans 0.835)"],
+    }
+
+
+register(
+    "lenet5.fashion_mnist",
+    lenet5,
+    build_kwargs=LENET5_FASHION,
+    topic="convolution",
+    task="image-classification",
+    dataset="fashion_mnist",
+    input_shape=(28, 28, 1),
+    recipe=train_lenet5_fashion_mnist,
+    evaluator=training.classification_evaluator("fashion_mnist"),
+    tolerance=1e-6,
+    description="LeNet-5 style CNN on the real Fashion-MNIST (28x28 greyscale, 10 clothing classes); "
+                "inputs float32 in [0, 1].",
+    image=True,
+)
+
+
+RESNET_SMALL_FASHION = {"input_shape": (28, 28, 1), "num_classes": 10, "widths": (32, 64, 128),
+                        "name": "resnet_small_fashion_mnist"}
+
+
+def augmented_batches(x, y, batch_size, seed, shift=2):
+    """A shuffled, repeated ``tf.data`` stream of ``(x, y)`` batches with random
+    horizontal flips and random shifts of up to ``shift`` pixels (zero padding,
+    then a random crop back to the input size): the standard light augmentation
+    for 28x28 clothing images (flipping a garment keeps its class)."""
+    import tensorflow as tf
+
+    height, width = x.shape[1:3]
+
+    def augment(image, label):
+        image = tf.image.random_flip_left_right(image, seed=seed)
+        image = tf.pad(image, [[shift, shift], [shift, shift], [0, 0]])
+        image = tf.image.random_crop(image, (height, width, image.shape[-1]), seed=seed)
+        return image, label
+
+    return (tf.data.Dataset.from_tensor_slices((x, y))
+            .shuffle(len(x), seed=seed, reshuffle_each_iteration=True)
+            .repeat()
+            .map(augment, num_parallel_calls=1, deterministic=True)
+            .batch(batch_size, drop_remainder=True)
+            .prefetch(2))
+
+
+def train_resnet_small_fashion_mnist(seed=0, progress=None, epochs=10, batch_size=128, peak_lr=0.1,
+                                     weight_decay=5e-4):
+    """Recipe of ``resnet_small.fashion_mnist``: ResNet-8 with widths 32-64-128
+    on the 54,000 training images with flips and 2-pixel shifts; SGD with
+    Nesterov momentum 0.9, decoupled weight decay 5e-4, batch 128, learning
+    rate warmed up linearly to 0.1 over the first epoch then cosine-decayed to
+    0 at ``epochs`` (10). The final weights are kept; validation accuracy is
+    logged every epoch and the test split is scored once, by the evaluator."""
+    import keras
+
+    from adl_keras import data
+
+    keras.utils.set_random_seed(seed)
+    ds = data.load("fashion_mnist")
+    model = resnet_small(**RESNET_SMALL_FASHION)
+    steps = len(ds.train[0]) // batch_size
+    schedule = keras.optimizers.schedules.CosineDecay(
+        0.0, decay_steps=steps * (epochs - 1), warmup_target=peak_lr, warmup_steps=steps)
+    model.compile(
+        optimizer=keras.optimizers.SGD(schedule, momentum=0.9, nesterov=True, weight_decay=weight_decay),
+        loss="sparse_categorical_crossentropy",
+        metrics=["accuracy"],
+    )
+    history = model.fit(
+        augmented_batches(ds.train[0], ds.train[1], batch_size, seed),
+        steps_per_epoch=steps,
+        epochs=epochs,
+        validation_data=ds.val,
+        callbacks=[training.progress_callback(progress, epochs)],
+        verbose=0,
+    )
+    val = [round(float(v), 4) for v in history.history["val_accuracy"]]
+    return model, {
+        "epochs_run": len(val),
+        "val_accuracy_per_epoch": val,
+        "final_val_accuracy": val[-1],
+        "config": {"epochs": epochs, "batch_size": batch_size, "peak_lr": peak_lr, "weight_decay": weight_decay,
+                   "optimizer": "SGD nesterov momentum 0.9", "schedule": "1 epoch linear warmup, cosine to 0",
+                   "augmentation": "random horizontal flip, random shift <= 2 px (zero pad + crop)"},
+        "preprocessing": FASHION_PREPROCESSING,
+        "goals": ["test accuracy >= 0.94; Fashion-MNIST benchmark anchors: 2-conv CNN 0.922, "
+                  "ResNet18 + augmentation 0.949, WRN40-4 0.967, humans 0.835"],
+    }
+
+
+register(
+    "resnet_small.fashion_mnist",
+    resnet_small,
+    build_kwargs=RESNET_SMALL_FASHION,
+    topic="convolution",
+    task="image-classification",
+    dataset="fashion_mnist",
+    input_shape=(28, 28, 1),
+    recipe=train_resnet_small_fashion_mnist,
+    evaluator=training.classification_evaluator("fashion_mnist"),
+    tolerance=1e-6,
+    description="ResNet-8 (BatchNorm, widths 32-64-128) on the real Fashion-MNIST, trained with flips and "
+                "shifts; inputs 28x28x1 float32 in [0, 1]. Also the feature extractor of the Fashion GAN FIDs.",
+    image=True,
+)

@@ -60,6 +60,7 @@ _LOADERS: dict = {}
 # Modules whose import registers datasets (offline ones, then procedural ones).
 DATASET_MODULES = (
     "adl_keras.data.offline",
+    "adl_keras.data.fashion_mnist",
     "adl_keras.data.shapes",
     "adl_keras.data.glyphs",
     "adl_keras.data.sequences",

@@ -20,9 +20,13 @@ used for training.
 The default backbone is ``resnet_small.glyphs32``, pretrained on procedural
 stroke glyphs (:mod:`adl_keras.data.glyphs`: generic Bezier-stroke classes, no
 digits or fonts). ``resnet_small.shapes32`` (coloured geometric shapes) is the
-alternative; on the validation split (seeds 0-2) its frozen features reached
+alternative, and ``resnet_small.fashion_mnist`` (real 28x28 clothing images,
+no digits; the digits are resized to 28x28 and stay grey) a third; on the
+validation split (seeds 0-2) shapes32's frozen features reached
 0.50-0.53 and its fine-tuning 0.87-0.91, below training from scratch
 (0.88-0.91), while glyphs32 gave 0.79-0.81 frozen and 0.93-0.94 fine-tuned.
+resnet_small.fashion_mnist, measured on seed 0 only (val), gave 0.81 frozen and
+0.96 fine-tuned (one seed: not enough evidence to change the default).
 
 Example:
     >>> from adl_keras.transfer import few_shot
@@ -78,8 +82,8 @@ class FewShotConfig:
             raise ValueError(f"shots must be a positive int. Received: shots={self.shots!r}")
 
 
-def resnet_small_digits(num_classes=10, input_shape=(8, 8, 1), image_size=32, name="resnet_small_digits",
-                        **backbone_kwargs):
+def resnet_small_digits(num_classes=10, input_shape=(8, 8, 1), image_size=32, grey_to_rgb=True,
+                        name="resnet_small_digits", **backbone_kwargs):
     """``resnet_small`` for grey digits: resize to ``image_size`` and grey -> RGB inside the model.
 
     The layers after the adapter are ``resnet_small``'s, with the same names,
@@ -89,6 +93,9 @@ def resnet_small_digits(num_classes=10, input_shape=(8, 8, 1), image_size=32, na
         num_classes: classes of ``predictions`` (default 10).
         input_shape: (H, W, 1) grey input in [0, 1] (default (8, 8, 1)).
         image_size: side the backbone sees (default 32, the pretraining images').
+        grey_to_rgb: repeat the grey channel 3 times for an RGB backbone
+            (default True; False for a grey backbone such as
+            ``resnet_small.fashion_mnist``).
         name: model name.
         **backbone_kwargs: other ``resnet_small`` arguments.
 
@@ -100,7 +107,7 @@ def resnet_small_digits(num_classes=10, input_shape=(8, 8, 1), image_size=32, na
     if len(tuple(input_shape)) != 3 or input_shape[-1] != 1:
         raise ValueError(f"input_shape must be (H, W, 1). Received: input_shape={input_shape}")
     return resnet_small(input_shape=tuple(input_shape), num_classes=num_classes, name=name,
-                        resize_to=(image_size, image_size), grey_to_rgb=True, **backbone_kwargs)
+                        resize_to=(image_size, image_size), grey_to_rgb=grey_to_rgb, **backbone_kwargs)
 
 
 def pretrained_digits_model(num_classes=10, seed=0, backbone=None):
@@ -119,7 +126,12 @@ def pretrained_digits_model(num_classes=10, seed=0, backbone=None):
 
     backbone = backbone or BACKBONE
     source = zoo.load_model(backbone)  # sha256-verified
-    model = resnet_small_digits(num_classes=source.output.shape[-1])
+    # The adapter follows the backbone: its image size, its channels (grey
+    # Fashion-MNIST or RGB procedural images) and its architecture arguments.
+    entry = zoo.get_entry(backbone)
+    arch = {k: v for k, v in entry.build_kwargs.items() if k in ("widths", "blocks_per_stage", "bn_momentum")}
+    model = resnet_small_digits(num_classes=source.output.shape[-1], image_size=entry.input_shape[0],
+                                grey_to_rgb=entry.input_shape[-1] == 3, **arch)
     # The foundation's by-name copy (the adapter layers have no weights).
     report = zoo.transfer_weights(source, model)
     if report.skipped or report.mismatched:

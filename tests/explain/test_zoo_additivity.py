@@ -20,7 +20,9 @@ def _params():
     out = []
     for name in explainable_entries():
         size = int(np.prod(zoo.get_entry(name).input_shape))
-        marks = [pytest.mark.slow] if size > DEFAULT_MAX_INPUT_SIZE else []
+        # Of the Fashion-MNIST entries, LeNet-5 covers real 28x28 images by default.
+        fashion = zoo.get_entry(name).dataset in ("fashion_mnist", "seq_fashion") and name != "lenet5.fashion_mnist"
+        marks = [pytest.mark.slow] if size > DEFAULT_MAX_INPUT_SIZE or fashion else []
         out.append(pytest.param(name, marks=marks, id=name))
     return out
 

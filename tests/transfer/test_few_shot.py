@@ -50,3 +50,18 @@ def test_backbone_and_eval_split_are_configurable():
     assert len(yv) == 359
     with pytest.raises(ValueError, match="split"):
         few_shot.few_shot_split(shots=2, seed=0, split="holdout")
+
+
+def test_fashion_mnist_backbone_keeps_digits_grey_at_28x28():
+    from adl_keras.zoo import cards
+
+    if not cards.weights_shipped("resnet_small.fashion_mnist"):
+        pytest.skip("resnet_small.fashion_mnist has no shipped weights")
+    model = few_shot.pretrained_digits_model(num_classes=10, seed=0, backbone="resnet_small.fashion_mnist")
+    source = zoo.load_model("resnet_small.fashion_mnist")
+    names = [layer.name for layer in model.layers]
+    assert "grey_to_rgb" not in names and model.get_layer("resize").output.shape == (None, 28, 28, 1)
+    for name in ("stem_conv", "stage3_block1_conv2"):
+        for a, b in zip(model.get_layer(name).weights, source.get_layer(name).weights):
+            np.testing.assert_array_equal(a.numpy(), b.numpy())
+    assert model.load_report.skipped == ["predictions"]

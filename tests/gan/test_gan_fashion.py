@@ -1,0 +1,38 @@
+"""Fashion-MNIST generators: the sample grid, the feature extractor's checks
+and the shipped cards' goals (re-measurement is the registry-wide card test)."""
+
+import io
+
+import numpy as np
+import pytest
+
+from adl_keras import zoo
+from adl_keras.gan import zoo_entries as ge
+from adl_keras.zoo import cards
+
+NAMES = ["dcgan.fashion_mnist", "wgan_gp.fashion_mnist"]
+
+
+def test_sample_grid_is_a_png_of_the_requested_grid():
+    from PIL import Image
+
+    generator = zoo.get_entry("dcgan.fashion_mnist").build()
+    image = Image.open(io.BytesIO(ge.sample_grid_png(generator, rows=2, cols=3, pad=2)))
+    assert image.mode == "L"
+    assert image.size == (2 * (3 * 30 + 2), 2 * (2 * 30 + 2))  # 28 px + 2 px gap per cell, drawn at 2x
+
+
+def test_fashion_features_refuses_wrong_images():
+    with pytest.raises(ValueError, match=r"images must be \(n, 28, 28"):
+        ge.fashion_features(np.zeros((2, 8, 8, 1), "float32"))
+    with pytest.raises(ValueError, match="NaN"):
+        ge.fashion_features(np.full((2, 28, 28), np.nan, "float32"))
+
+
+@pytest.mark.parametrize("name", [n for n in NAMES if cards.weights_shipped(n)])
+def test_shipped_card_reports_fid_beside_real_vs_real_and_grid(name):
+    meta = cards.read_meta(name)
+    m = {k: v["value"] for k, v in meta["metrics"].items()}
+    assert m["fid_real_vs_real"] < m["fashion_fid"] < m["fid_noise_vs_real"], m
+    assert m["fid_ratio"] == pytest.approx(m["fashion_fid"] / m["fid_real_vs_real"])
+    assert (cards.entry_dir(name) / ge.SAMPLE_GRID_FILE).is_file()
