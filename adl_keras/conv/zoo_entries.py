@@ -177,6 +177,9 @@ def train_lenet5_fashion_mnist(seed=0, progress=None, epochs=20, batch_size=64, 
     }
 
 
+# Zalando's label order (the dataset README)
+FASHION_CLASSES = ["T-shirt/top", "Trouser", "Pullover", "Dress", "Coat", "Sandal", "Shirt", "Sneaker", "Bag", "Ankle boot"]
+
 register(
     "lenet5.fashion_mnist",
     lenet5,
@@ -188,6 +191,7 @@ register(
     recipe=train_lenet5_fashion_mnist,
     evaluator=training.classification_evaluator("fashion_mnist"),
     tolerance=1e-6,
+    preprocessing=prep.image((28, 28, 1), FASHION_CLASSES),
     description="LeNet-5 style CNN on the real Fashion-MNIST (28x28 greyscale, 10 clothing classes); "
                 "inputs float32 in [0, 1].",
     image=True,
@@ -277,6 +281,7 @@ register(
     recipe=train_resnet_small_fashion_mnist,
     evaluator=training.classification_evaluator("fashion_mnist"),
     tolerance=1e-6,
+    preprocessing=prep.image((28, 28, 1), FASHION_CLASSES),
     description="ResNet-8 (BatchNorm, widths 32-64-128) on the real Fashion-MNIST, trained with flips and "
                 "shifts; inputs 28x28x1 float32 in [0, 1]. Also the feature extractor of the Fashion GAN FIDs.",
     image=True,

@@ -351,6 +351,8 @@ for _name, _recipe_fn, _what in (
         recipe=_recipe_fn,
         evaluator=fashion_generator_evaluator,
         tolerance=0.01,
+        preprocessing=prep.passthrough("latent", (FASHION_LATENT_DIM,), notes=f"z ~ N(0, I_{FASHION_LATENT_DIM}); "
+                                       "the output is a (28, 28, 1) grey image in [0, 1]"),
         description=f"{_what} of Fashion-MNIST 28x28 images in [0, 1]; input z ~ N(0, I_64). "
                     f"Samples: {SAMPLE_GRID_FILE} beside this card.",
     )

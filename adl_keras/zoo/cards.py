@@ -87,6 +87,15 @@ def _versions():
     return out
 
 
+def _weights_rows(weights):
+    if not weights:
+        return ["| weights | none shipped yet (see Training; `adl-zoo train` writes them to the user zoo) |"]
+    rows = [f"| weights | `{weights['file']}`, {weights['size']:,} bytes |"]
+    if weights.get("sha256"):
+        rows.append(f"| sha256 | `{weights['sha256']}` |")
+    return rows
+
+
 def render_card(meta):
     """The Markdown model card of ``meta``."""
     lines = [f"# {meta['name']}", "", meta.get("description", ""), ""]
@@ -98,8 +107,7 @@ def render_card(meta):
         f"| dataset | {meta['dataset']['name']} (metrics on the `{meta['dataset']['split']}` split) |",
         f"| input shape | {tuple(meta['input_shape'])} |",
         f"| parameters | {meta['params']:,} |",
-        f"| weights | `{meta['weights']['file']}`, {meta['weights']['size']:,} bytes |",
-        f"| sha256 | `{meta['weights']['sha256']}` |",
+        *_weights_rows(meta.get("weights")),
         f"| licence | {meta['licence']} |",
         f"| recipe | `{meta['recipe']}` |",
         "",
