@@ -178,7 +178,7 @@ def train_lenet5_fashion_mnist(seed=0, progress=None, epochs=20, batch_size=64, 
 
 
 # Zalando's label order (the dataset README)
-FASHION_CLASSES = ["T-shirt/top", "Trouser", "Pullover", "Dress", "Coat", "Sandal", "Shirt", "Sneaker", "Bag", "Ankle boot"]
+FASHION_CLASSES = ["T-shirt_top", "Trouser", "Pullover", "Dress", "Coat", "Sandal", "Shirt", "Sneaker", "Bag", "Ankle boot"]
 
 register(
     "lenet5.fashion_mnist",

@@ -212,7 +212,7 @@ for _cell in ("lstm", "gru"):
         evaluator=training.classification_evaluator("seq_fashion"),
         tolerance=1e-6,
         preprocessing=prep.passthrough(
-            "sequence", (28, 28), value_range=(0, 1), class_names=["T-shirt/top", "Trouser", "Pullover", "Dress", "Coat", "Sandal", "Shirt", "Sneaker", "Bag", "Ankle boot"],
+            "sequence", (28, 28), value_range=(0, 1), class_names=["T-shirt_top", "Trouser", "Pullover", "Dress", "Coat", "Sandal", "Shirt", "Sneaker", "Bag", "Ankle boot"],
             notes="a 28x28 Fashion-MNIST image read row by row (28 steps of 28 pixels), 8-bit pixels / 255"),
         description=f"Textbook {_cell.upper()} ({SEQ_FASHION_UNITS} units) reading Fashion-MNIST images row by "
                     "row (28 steps of 28 pixels in [0, 1]).",

@@ -9,7 +9,7 @@ from adl_keras.zoo import cards
 
 IMAGE_ENTRIES = [n for n in zoo.list_models(task="image-classification") if zoo.model_info(n)["metrics"]]
 # The 20-class glyphs32 test split (1,200 PNGs) is the slowest: slow run only.
-SLOW_IMAGE_ENTRIES = ("resnet_small.glyphs32", "vgg_small.shapes32")
+SLOW_IMAGE_ENTRIES = ("resnet_small.glyphs32", "vgg_small.shapes32", "lenet5.fashion_mnist", "resnet_small.fashion_mnist")
 
 
 @pytest.mark.parametrize("name", zoo.list_models())
