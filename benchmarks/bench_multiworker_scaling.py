@@ -32,7 +32,7 @@ from benchmarks._common import write_result
 ROOT = Path(__file__).resolve().parents[1]
 ENTRY = "resnet_small.shapes32"
 GLOBAL_BATCH = 128
-STEPS = 40
+STEPS = 30
 WARMUP_STEPS = 5
 REPEATS = 3
 LINK_BYTES_PER_S = 10e9 / 8
