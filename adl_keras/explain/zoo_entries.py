@@ -30,12 +30,12 @@ def tabular_mlp(num_features, num_classes, hidden=(32, 16), dropout=0.1, name="t
         >>> model.output_shape
         (None, 2)
     """
-    if not isinstance(num_features, int) or num_features < 1:
+    if isinstance(num_features, bool) or not isinstance(num_features, int) or num_features < 1:
         raise ValueError(f"num_features must be a positive int. Received: num_features={num_features!r}")
-    if not isinstance(num_classes, int) or num_classes < 2:
+    if isinstance(num_classes, bool) or not isinstance(num_classes, int) or num_classes < 2:
         raise ValueError(f"num_classes must be an int >= 2. Received: num_classes={num_classes!r}")
     hidden = tuple(hidden)
-    if not hidden or any(not isinstance(h, int) or h < 1 for h in hidden):
+    if not hidden or any(isinstance(h, bool) or not isinstance(h, int) or h < 1 for h in hidden):
         raise ValueError(f"hidden must be positive ints. Received: hidden={hidden!r}")
     if not 0.0 <= float(dropout) < 1.0:
         raise ValueError(f"dropout must be in [0, 1). Received: dropout={dropout!r}")

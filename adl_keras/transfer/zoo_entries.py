@@ -56,6 +56,12 @@ def write_imagenet_card(arch, root=None):
     the hash Keras lists for the file (a sha256, or an md5 where Keras lists
     only that), which the store verifies on download.
 
+    Args:
+        arch: a key of ``ARCHITECTURES``.
+        root: the zoo folder (default: the user zoo, ``$ADL_KERAS_HOME/zoo``;
+            the installed package is never written unless passed here, e.g.
+            ``root="zoo"`` in a source checkout).
+
     Returns:
         the meta dict.
     """
@@ -113,6 +119,7 @@ def write_imagenet_card(arch, root=None):
         "Offline (`ADL_KERAS_OFFLINE=1`) the file must already be in the cache "
         "(`adl_keras.zoo.store.cached_path(url, sha256=...)`, or `md5=...` for an md5-verified entry).", "",
     ])
+    root = root if root is not None else store.user_zoo_dir()
     folder = cards.entry_dir(entry.name, root)
     store.atomic_write_bytes(folder / cards.META_FILE, (json.dumps(meta, indent=2) + "\n").encode())
     store.atomic_write_bytes(folder / cards.CARD_FILE, card.encode())
@@ -123,7 +130,8 @@ def write_imagenet_card(arch, root=None):
 def write_imagenet_cards(root=None):
     """Writes the cards of every ``<arch>.imagenet`` entry; returns their names.
 
-    Command: ``python -c "from adl_keras.transfer.zoo_entries import write_imagenet_cards; write_imagenet_cards()"``
+    Command (source checkout): ``python -c "from adl_keras.transfer.zoo_entries import write_imagenet_cards;
+    write_imagenet_cards(root='zoo')"``
     """
     return [write_imagenet_card(arch, root)["name"] for arch in ARCHITECTURES]
 

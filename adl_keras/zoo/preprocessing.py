@@ -207,7 +207,7 @@ def refresh_cards(root=None):
         if entry.recipe is None and entry.name.endswith(".imagenet"):  # external weights: their own card
             from adl_keras.transfer.zoo_entries import write_imagenet_card
 
-            write_imagenet_card(entry.build_kwargs["arch"], root)
+            write_imagenet_card(entry.build_kwargs["arch"], root or store.zoo_dir())
             written.append(name)
             continue
         meta["preprocessing"] = cards._jsonable(entry.preprocessing)
