@@ -34,7 +34,7 @@ ENTRY = "resnet_small.shapes32"
 GLOBAL_BATCH = 128
 STEPS = 30
 WARMUP_STEPS = 5
-REPEATS = 3
+REPEATS = 5
 LINK_BYTES_PER_S = 10e9 / 8
 
 
