@@ -33,15 +33,16 @@ class _Progress:
     def __call__(self, message):
         print(message, file=sys.stderr, flush=True)
 
-    def epoch(self, epoch, total, logs=None):
-        """Advances the bar to ``epoch`` of ``total`` (a new bar when ``total`` changes)."""
+    def epoch(self, epoch, total, logs=None, unit="epoch"):
+        """Advances the bar to ``epoch`` of ``total`` ``unit``s (a new bar when ``total`` changes);
+        the RL loops report env steps, episodes or iterations the same way."""
         import keras
 
         values = [(k, float(v)) for k, v in (logs or {}).items() if isinstance(v, (int, float))]
         if self._bar is None or self._bar.target != total or epoch == 1:
             self.done()
             # stateful: show each epoch's metrics as logged, not a running average over epochs
-            self._bar = keras.utils.Progbar(total, unit_name="epoch", stateful_metrics=[k for k, _ in values])
+            self._bar = keras.utils.Progbar(total, unit_name=unit, stateful_metrics=[k for k, _ in values])
         self._bar.update(epoch, values=values, finalize=epoch >= total)
         if epoch >= total:
             self._bar = None

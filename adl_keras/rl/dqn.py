@@ -490,13 +490,19 @@ class DQN:
                     self.best = {"return": mean, "step": self.env_steps, "weights": self.online.get_weights()}
                 if progress:
                     recent = self.history["episode_returns"][-10:]
-                    progress(f"step {self.env_steps} eps={eps:.3f} updates={self.updates} "
-                             f"train return (last 10)={np.mean(recent) if recent else float('nan'):.1f} "
-                             f"eval={mean:.1f}")
+                    train_return = np.mean(recent) if recent else float("nan")
+                    if hasattr(progress, "epoch"):  # a progress bar (the CLI's Keras Progbar)
+                        progress.epoch(self.env_steps, end, {"eps": eps, "train_return": train_return,
+                                                             "eval_return": mean}, unit="step")
+                    else:
+                        progress(f"step {self.env_steps} eps={eps:.3f} updates={self.updates} "
+                                 f"train return (last 10)={train_return:.1f} eval={mean:.1f}")
                 if cfg.stop_at_return is not None and mean >= cfg.stop_at_return:
                     break
             if checkpoint_path and checkpoint_every and self.env_steps % checkpoint_every == 0:
                 self.save_checkpoint(checkpoint_path)
+        if hasattr(progress, "done"):  # close a bar that an early stop left short of its target
+            progress.done()
         self.history["train_seconds"] += time.perf_counter() - start - eval_time
         if cfg.keep_best and self.best["weights"] is not None:
             self.online.set_weights(self.best["weights"])

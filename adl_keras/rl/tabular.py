@@ -301,7 +301,11 @@ def q_learning(env, config=None, progress=None):
         returns[episode] = total
         if progress and (episode + 1) % max(1, config.episodes // 10) == 0:
             recent = returns[max(0, episode - 999): episode + 1].mean()
-            progress(f"episode {episode + 1}/{config.episodes} eps={eps:.3f} mean return (last 1000)={recent:.3f}")
+            if hasattr(progress, "epoch"):  # a progress bar (the CLI's Keras Progbar)
+                progress.epoch(episode + 1, config.episodes, {"eps": eps, "mean_return": recent}, unit="episode")
+            else:
+                progress(f"episode {episode + 1}/{config.episodes} eps={eps:.3f} "
+                         f"mean return (last 1000)={recent:.3f}")
     return q, returns
 
 

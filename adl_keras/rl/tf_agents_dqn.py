@@ -308,10 +308,14 @@ def train_tf_agents_dqn(config=None, progress=None):
             history["eval_returns"].append(mean)
             if mean > history["best"]["return"]:
                 history["best"] = {"return": mean, "iteration": it, "weights": model.get_weights()}
-            if progress:
+            if progress and hasattr(progress, "epoch"):  # a progress bar (the CLI's Keras Progbar)
+                progress.epoch(it, config.iterations, {"eval_return": mean}, unit="iteration")
+            elif progress:
                 progress(f"iteration {it} eval={mean:.1f}")
             if config.stop_at_return is not None and mean >= config.stop_at_return:
                 break
+    if hasattr(progress, "done"):  # close a bar that an early stop left short of its target
+        progress.done()
     history["train_seconds"] = time.perf_counter() - start - eval_time
     return parts, history
 

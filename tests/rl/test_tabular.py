@@ -120,3 +120,23 @@ def test_bad_arguments():
         tabular.make_tabular_env("Pong-v5")
     with pytest.raises(ValueError, match="gamma"):
         tabular.value_iteration("FrozenLake-v1", gamma=1.0)
+
+
+def test_q_learning_reports_to_a_progress_bar_or_a_line():
+    """The CLI passes a Keras-Progbar-backed object with ``epoch(done, total, logs, unit)``;
+    plain callables still get status lines."""
+    config = tabular.QLearningConfig(episodes=50, seed=0)
+    calls, lines = [], []
+
+    class Bar:
+        def __call__(self, message):
+            lines.append(message)
+
+        def epoch(self, done, total, logs=None, unit="epoch"):
+            calls.append((done, total, unit, sorted(logs)))
+
+    tabular.q_learning("FrozenLake-v1", config, progress=Bar())
+    assert [c[0] for c in calls] == list(range(5, 51, 5)) and not lines
+    assert calls[-1][1:] == (50, "episode", ["eps", "mean_return"])
+    tabular.q_learning("FrozenLake-v1", config, progress=lines.append)
+    assert len(lines) == 10 and lines[-1].startswith("episode 50/50")
