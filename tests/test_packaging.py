@@ -68,10 +68,12 @@ def test_wheel_installs_and_runs_with_every_lower_bound():
     # Not tmp_path: pytest keeps only the last three base folders, and another
     # pytest session on a shared machine may remove ours during the long install.
     with tempfile.TemporaryDirectory(prefix="adl_keras_lower_bounds_") as folder:
-        _install_lower_bounds_and_evaluate(Path(folder))
+        returncode, output, installed = _install_lower_bounds_and_evaluate(Path(folder))
+    assert returncode == 0 and "OK" in output, (installed, output)
 
 
 def _install_lower_bounds_and_evaluate(tmp_path):
+    """Returns (exit code, output, installed adl_keras files) of an offline evaluation in the new venv."""
     subprocess.run([sys.executable, "-m", "pip", "wheel", "--no-deps", "--no-build-isolation", "-q",
                     "-w", str(tmp_path / "dist"), str(ROOT)], check=True)
     wheel = next((tmp_path / "dist").glob("adl_keras-*.whl"))
@@ -87,4 +89,4 @@ def _install_lower_bounds_and_evaluate(tmp_path):
             "r = zoo.evaluate('lenet5.digits'); assert r['match'], r; print('OK')")
     res = subprocess.run([py, "-c", code], capture_output=True, text=True, cwd=tmp_path, env=env)
     installed = sorted(p.name for p in venv.glob("lib/python*/site-packages/adl_keras*"))
-    assert res.returncode == 0 and "OK" in res.stdout, (installed, res.stdout + res.stderr[-3000:])
+    return res.returncode, res.stdout + res.stderr[-3000:], installed
