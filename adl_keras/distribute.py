@@ -353,7 +353,8 @@ def _local_accelerators():
     return [d.name for d in tf.config.list_logical_devices() if d.device_type in ("GPU", "TPU")]
 
 
-def get_strategy(kind="auto", *, tf_config=None, connect_timeout_s=None, fix_keras=True):
+def get_strategy(kind="auto", *, tf_config=None, connect_timeout_s=None, fix_keras=True,
+                 communication_options=None):
     """The ``tf.distribute`` strategy to train under.
 
     Args:
@@ -370,6 +371,10 @@ def get_strategy(kind="auto", *, tf_config=None, connect_timeout_s=None, fix_ker
             (default ``ADL_KERAS_CONNECT_TIMEOUT`` or 120).
         fix_keras: install :func:`fix_keras_multi_worker` for multi-worker
             strategies (default True).
+        communication_options: a ``tf.distribute.experimental.CommunicationOptions``
+            for the multi-worker all-reduce (e.g. ``bytes_per_pack`` to split
+            the gradients into packs whose all-reduce overlaps the rest of the
+            backward pass), or None for TensorFlow's defaults (one pack).
 
     Returns:
         tf.distribute.Strategy.
@@ -393,6 +398,10 @@ def get_strategy(kind="auto", *, tf_config=None, connect_timeout_s=None, fix_ker
             kind = "mirrored"
         else:
             kind = "default"
+    if communication_options is not None and not isinstance(
+            communication_options, tf.distribute.experimental.CommunicationOptions):
+        raise ValueError("communication_options must be a tf.distribute.experimental.CommunicationOptions. "
+                         f"Received: communication_options={communication_options!r}")
     if kind == "default":
         return tf.distribute.get_strategy()
     if kind == "mirrored":
@@ -407,7 +416,7 @@ def get_strategy(kind="auto", *, tf_config=None, connect_timeout_s=None, fix_ker
         fix_keras_multi_worker()
     guard = _peer_watchdog(spec, timeout) if timeout else contextlib.nullcontext()
     with guard:
-        strategy = tf.distribute.MultiWorkerMirroredStrategy()
+        strategy = tf.distribute.MultiWorkerMirroredStrategy(communication_options=communication_options)
     return strategy
 
 
@@ -430,14 +439,22 @@ class RecipeRun:
         self.resumed_epochs = []  # per fit: epochs restored from a backup (0: started afresh)
 
     def fit_backup_dir(self):
-        """A fresh per-fit backup folder, or None when the run has no backup_dir."""
+        """A fresh per-fit backup folder, or None when the run has no backup_dir.
+
+        Before the folder is handed out the workers agree on the epoch to
+        resume from (the newest one all of them hold) and drop newer local
+        backups, so a data pipeline built from :func:`backup_epoch` starts at
+        the epoch that ``fit`` restores.
+        """
         if self.backup_dir is None:
             return None
+        from adl_keras import _backup
+
         spec = parse_tf_config()
         task = f"{spec.task_type}-{spec.task_index}" if spec else "worker-0"
         path = os.path.join(self.backup_dir, task, f"fit-{self._fits}")
         self._fits += 1
-        self.resumed_epochs.append(backup_epoch(os.path.join(path, "keras")))
+        self.resumed_epochs.append(_backup.agree_and_prune(os.path.join(path, "keras"), self.strategy))
         return path
 
 
@@ -473,27 +490,29 @@ def recipe_run(strategy=None, backup_dir=None):
 
 def backup_callbacks():
     """``[BackupAndRestore]`` for the next ``fit`` of the active :func:`recipe_run`
-    when it has a ``backup_dir``, else ``[]``. Recipes add these to their ``fit``."""
-    import keras
+    when it has a ``backup_dir``, else ``[]``. Recipes add these to their ``fit``.
 
+    The callback is :class:`adl_keras._backup.ConsistentBackupAndRestore`:
+    Keras' ``BackupAndRestore`` with backups written whole (a killed save
+    leaves the previous one) and, under several workers, restored from the
+    newest epoch every worker holds.
+    """
     run = current_run()
     path = run.fit_backup_dir() if run is not None else None
     if path is None:
         return []
-    return [keras.callbacks.BackupAndRestore(os.path.join(path, "keras"), double_checkpoint=True)]
+    from adl_keras import _backup
+
+    return [_backup.ConsistentBackupAndRestore(os.path.join(path, "keras"))]
 
 
 def backup_epoch(backup_dir):
-    """Epochs completed according to a ``BackupAndRestore`` folder (0 if none)."""
+    """Epochs completed according to a backup folder (0 if none)."""
     if backup_dir is None:
         return 0
-    for name in ("training_metadata.json", "training_metadata.json.bkp"):
-        try:
-            with open(os.path.join(backup_dir, name), encoding="utf-8") as f:
-                return int(json.load(f)["epoch"])
-        except (OSError, ValueError, KeyError, TypeError):
-            continue
-    return 0
+    from adl_keras import _backup
+
+    return max(_backup.snapshot_epochs(backup_dir), default=0)
 
 
 def epoch_ordered_dataset(x, y, batch_size, seed, epochs, initial_epoch=0):
@@ -527,57 +546,45 @@ def epoch_ordered_dataset(x, y, batch_size, seed, epochs, initial_epoch=0):
 
 
 def resumable_callbacks(backup_dir, early_stopping=None):
-    """``BackupAndRestore`` for ``backup_dir`` plus, when given, an
-    ``EarlyStopping`` whose best weights and patience counter survive a restart.
+    """A backup callback for ``backup_dir`` plus, when given, an
+    ``EarlyStopping`` whose best weights and patience counter are saved in
+    each backup and restored with it.
 
     Args:
         backup_dir: the fit's backup folder (:meth:`RecipeRun.fit_backup_dir`).
         early_stopping: dict of ``keras.callbacks.EarlyStopping`` arguments, or None.
 
     Returns:
-        list of callbacks; BackupAndRestore comes first so the model and the
-        epoch are restored before the others start.
+        ``[early_stopping, backup]`` (or ``[backup]``): early stopping comes
+        first so that its state is updated before the backup saves it at the
+        end of an epoch, and the backup restores it after early stopping has
+        reset itself at the start of ``fit``.
     """
     import keras
     import numpy as np
 
-    callbacks = [keras.callbacks.BackupAndRestore(os.path.join(backup_dir, "keras"), double_checkpoint=True)]
+    from adl_keras import _backup
+
     if early_stopping is None:
-        return callbacks
-    state_json = os.path.join(backup_dir, "early_stopping.json")
-    state_npz = os.path.join(backup_dir, "early_stopping_best.npz")
+        return [_backup.ConsistentBackupAndRestore(os.path.join(backup_dir, "keras"))]
 
     class ResumableEarlyStopping(keras.callbacks.EarlyStopping):
-        """EarlyStopping that keeps its state next to BackupAndRestore's."""
+        """EarlyStopping whose state travels with the backups."""
 
-        def on_train_begin(self, logs=None):
-            super().on_train_begin(logs)
-            try:
-                with open(state_json, encoding="utf-8") as f:
-                    state = json.load(f)
-            except (OSError, ValueError):
-                return
-            self.wait, self.best_epoch = state["wait"], state["best_epoch"]
-            self.best = float(state["best"]) if state["best"] is not None else self.best
-            if os.path.exists(state_npz):
-                with np.load(state_npz, allow_pickle=False) as npz:
-                    self.best_weights = [npz[f"w{i}"] for i in range(len(npz.files))]
+        def backup_state(self):
+            best = None if self.best is None else float(self.best)
+            weights = [] if self.best_weights is None else [np.asarray(w) for w in self.best_weights]
+            return {"wait": self.wait, "best_epoch": self.best_epoch, "best": best,
+                    "stopped_epoch": self.stopped_epoch}, weights
 
-        def on_epoch_end(self, epoch, logs=None):
-            super().on_epoch_end(epoch, logs)
-            os.makedirs(backup_dir, exist_ok=True)
-            if self.best_weights is not None and self.best_epoch == epoch:
-                tmp = state_npz + ".tmp.npz"
-                np.savez(tmp, **{f"w{i}": w for i, w in enumerate(self.best_weights)})
-                os.replace(tmp, state_npz)
-            tmp = state_json + ".tmp"
-            with open(tmp, "w", encoding="utf-8") as f:
-                json.dump({"wait": self.wait, "best_epoch": self.best_epoch,
-                           "best": None if self.best is None else float(self.best)}, f)
-            os.replace(tmp, state_json)
+        def restore_state(self, state, arrays):
+            self.wait, self.best_epoch, self.stopped_epoch = state["wait"], state["best_epoch"], state["stopped_epoch"]
+            if state["best"] is not None:
+                self.best = state["best"]
+            self.best_weights = list(arrays) if arrays else None
 
-    callbacks.append(ResumableEarlyStopping(**early_stopping))
-    return callbacks
+    stop = ResumableEarlyStopping(**early_stopping)
+    return [stop, _backup.ConsistentBackupAndRestore(os.path.join(backup_dir, "keras"), state_callbacks=[stop])]
 
 
 # ---------------------------------------------------------------- local launch

@@ -111,17 +111,17 @@ def fit_classifier(model, data, config=None, progress=None, *, validation_data=N
         # Inside a resumable zoo.train run: the model, the epoch, early stopping's
         # state and (for arrays) the data order of every later epoch continue
         # exactly where a killed run stopped.
-        resume = distribute.resumable_callbacks(backup_dir, early_stopping=early)
-        stop, resume = resume[1:], resume[:1]
+        callbacks_ = distribute.resumable_callbacks(backup_dir, early_stopping=early)
+        stop, resume = callbacks_[:-1], callbacks_[-1:]
         if "y" in fit_kwargs and "steps_per_epoch" not in fit_kwargs:
             ds, steps = distribute.epoch_ordered_dataset(
                 fit_kwargs.pop("x"), fit_kwargs.pop("y"), fit_kwargs.pop("batch_size"), config.seed, epochs,
                 distribute.backup_epoch(backup_dir + "/keras"))
-            fit_kwargs.update(x=ds, steps_per_epoch=steps)
+            fit_kwargs.update(x=ds, steps_per_epoch=steps, shuffle=False)  # the dataset orders each epoch
     history = model.fit(
         validation_data=validation_data,
         epochs=epochs,
-        callbacks=[*resume, *stop, progress_callback(progress, epochs), *(callbacks or [])],
+        callbacks=[*stop, *resume, progress_callback(progress, epochs), *(callbacks or [])],
         verbose=config.verbose if verbose is None else verbose,
         **fit_kwargs,
     )

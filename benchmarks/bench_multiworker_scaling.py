@@ -47,7 +47,9 @@ def worker(out_path):
     import numpy as np
     import tensorflow as tf
 
-    strategy = distribute.get_strategy()  # multi-worker when TF_CONFIG names a cluster
+    pack = int(os.environ.get("ADL_BENCH_BYTES_PER_PACK", "0"))
+    options = tf.distribute.experimental.CommunicationOptions(bytes_per_pack=pack)
+    strategy = distribute.get_strategy(communication_options=options)  # multi-worker when TF_CONFIG names a cluster
     ds = data.load("shapes32")
     x, y = ds.train
     n = (WARMUP_STEPS + STEPS) * GLOBAL_BATCH

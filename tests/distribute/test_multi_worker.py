@@ -171,6 +171,43 @@ def test_killed_worker_resumes_to_the_uninterrupted_result(tmp_path):
 
 
 @pytest.mark.slow
+def test_workers_one_epoch_apart_resume_from_the_epoch_both_hold(tmp_path):
+    """A kill can land after one worker's end-of-epoch backup and before its peer's, leaving
+    the workers' backups one epoch apart. Both must resume from the newest epoch both hold
+    (if each restored its own newest, they would train different epochs and the weights
+    could not equal an uninterrupted run's)."""
+    import shutil
+
+    from adl_keras import _backup
+
+    base = tmp_path / "a" / "backup"
+    w0, w1 = (base / f"worker-{i}" / "fit-0" / "keras" for i in (0, 1))
+    killed = run_cluster(_train_args(tmp_path / "a", epochs=5),
+                         kill=(1, lambda _: distribute.backup_epoch(w1) >= 2), timeout=600)
+    assert killed[1][0] == -9
+    common = set(_backup.snapshot_epochs(w0)) & set(_backup.snapshot_epochs(w1))
+    m = max(common)
+    for folder in (w0, w1):
+        for e in _backup.snapshot_epochs(folder):
+            if e > m:
+                shutil.rmtree(_backup.snapshot_path(folder, e))
+    # The chief is one epoch ahead: its newest backup is m + 1 (here: epoch m's weights
+    # labelled m + 1, which an agreement that failed would load and train from).
+    ahead = _backup.snapshot_path(w0, m + 1)
+    shutil.copytree(_backup.snapshot_path(w0, m), ahead)
+    state = json.loads(Path(ahead, _backup.STATE_FILE).read_text())
+    Path(ahead, _backup.STATE_FILE).write_text(json.dumps({**state, "epoch": m + 1}))
+    resumed = run_cluster(_train_args(tmp_path / "a", epochs=5), timeout=600)
+    assert all(rc == 0 for rc, _ in resumed), resumed[0][1][-3000:]
+    whole = run_cluster(_train_args(tmp_path / "b", epochs=5), timeout=600)
+    assert all(rc == 0 for rc, _ in whole)
+    meta_a, w_a, _ = _weights(tmp_path / "a" / "zoo")
+    _, w_b, _ = _weights(tmp_path / "b" / "zoo")
+    assert meta_a["training"]["resumed_from_epochs"] == [m]
+    assert all(np.array_equal(a, b) for a, b in zip(w_a, w_b))
+
+
+@pytest.mark.slow
 def test_cli_workers_flag_trains_and_only_the_chief_writes(tmp_path):
     res = subprocess.run([sys.executable, "-m", "adl_keras.cli", "train", "lenet5.digits", "--workers", "2",
                           "--epochs", "2", "--out", str(tmp_path / "zoo")], capture_output=True, text=True,
