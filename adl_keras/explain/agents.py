@@ -422,7 +422,29 @@ def action_flip_rate(q_network, x, values, k=1, baseline=0.0, max_subsets=256, r
             "flipped": flipped, "random_flipped": random_flipped, "random": how}
 
 
-def agent_faithfulness(q_network, x, values, k=1, baseline=0.0, steps=None, random_orders=20, seed=0):
+def random_reference(q_network, x, k=1, baseline=0.0, steps=None, random_orders=20, seed=0):
+    """The random-attribution side of :func:`agent_faithfulness`, computed once per set of states.
+
+    Returns:
+        dict: ``random_deletion_auc``, ``random_insertion_auc`` (means over
+        ``random_orders`` random orders), ``random_flip_rate``, ``flip_reference``.
+    """
+    from adl_keras.explain import metrics
+
+    x = np.asarray(x, dtype="float32")
+    targets = _inputs.forward(q_network)(x).argmax(axis=1)
+    kw = dict(baseline=baseline, steps=steps, kind="tabular")
+    out = {f"random_{mode}_auc": metrics.random_baseline_auc(q_network, x, targets, mode=mode, repeats=random_orders,
+                                                             seed=seed, **kw)
+           for mode in ("deletion", "insertion")}
+    # the random flip rate does not depend on the attributions: any values of x's shape will do
+    flips = action_flip_rate(q_network, x, np.zeros(x.shape, dtype="float32"), k=k, baseline=baseline, seed=seed)
+    out.update(random_flip_rate=flips["random_flip_rate"], flip_reference=flips["random"])
+    return out
+
+
+def agent_faithfulness(q_network, x, values, k=1, baseline=0.0, steps=None, random_orders=20, seed=0,
+                       reference=None, flip_values=None):
     """Deletion / insertion AUCs of the greedy action's Q-value and the action
     flip rate, each beside its random-attribution reference.
 
@@ -440,6 +462,12 @@ def agent_faithfulness(q_network, x, values, k=1, baseline=0.0, steps=None, rand
         steps: deletion chunks (default: one per element, at most 100).
         random_orders: random orders of the deletion reference (default 20).
         seed: default 0.
+        reference: :func:`random_reference` of the same states and
+            settings, to share between methods (default: computed here).
+        flip_values: attributions that rank elements for the flip rate
+            (default ``values``). The action is decided by the advantage
+            Q(s, a*) - mean_a Q(s, a), not by Q(s, a*) alone, so attributions
+            of ``target="advantage"`` are the ones to test against flips.
 
     Returns:
         dict of floats: ``deletion_auc``, ``random_deletion_auc``,
@@ -452,15 +480,17 @@ def agent_faithfulness(q_network, x, values, k=1, baseline=0.0, steps=None, rand
     x = np.asarray(x, dtype="float32")
     targets = _inputs.forward(q_network)(x).argmax(axis=1)
     kw = dict(baseline=baseline, steps=steps, kind="tabular")  # element-wise: every channel of every pixel
+    if reference is None:
+        reference = random_reference(q_network, x, k, baseline, steps, random_orders, seed)
     out = {}
     for mode in ("deletion", "insertion"):
         out[f"{mode}_auc"] = float(metrics.deletion_insertion(q_network, x, values, targets, mode=mode,
                                                                **kw)["auc"].mean())
-        out[f"random_{mode}_auc"] = metrics.random_baseline_auc(q_network, x, targets, mode=mode,
-                                                                repeats=random_orders, seed=seed, **kw)
-    flips = action_flip_rate(q_network, x, values, k=k, baseline=baseline, seed=seed)
-    out.update(flip_rate=flips["flip_rate"], random_flip_rate=flips["random_flip_rate"], k=int(k),
-               flip_reference=flips["random"])
+        out[f"random_{mode}_auc"] = float(reference[f"random_{mode}_auc"])
+    flips = action_flip_rate(q_network, x, values if flip_values is None else flip_values, k=k, baseline=baseline,
+                             seed=seed)
+    out.update(flip_rate=flips["flip_rate"], random_flip_rate=float(reference["random_flip_rate"]), k=int(k),
+               flip_reference=reference["flip_reference"])
     out["beats_random"] = bool(out["deletion_auc"] < out["random_deletion_auc"]
                                and out["insertion_auc"] > out["random_insertion_auc"]
                                and out["flip_rate"] > out["random_flip_rate"])
