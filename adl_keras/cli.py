@@ -228,8 +228,7 @@ def _agent_target(text):
 
 
 def _cmd_explain_episode(args, task):
-    from adl_keras.explain import agents
-    from adl_keras.explain.methods import AGENT_TASKS
+    from adl_keras.explain.methods import AGENT_TASKS, check_out_dir
 
     if task not in AGENT_TASKS:
         raise ValueError(f"--episode explains an agent's greedy episode; zoo entry {args.name!r} has task {task!r} "
@@ -237,8 +236,10 @@ def _cmd_explain_episode(args, task):
     if args.steps < 1:
         raise ValueError(f"--steps must be >= 1. Received: --steps={args.steps}")
     target = _agent_target(args.target)
-    agents._check_out_dir(args.out, args.overwrite)  # refused before TensorFlow loads
+    check_out_dir(args.out, args.overwrite)  # refused before TensorFlow loads
     _quiet(args)
+    from adl_keras.explain import agents
+
     _progress(f"explaining {args.steps} steps of a greedy episode of {args.name} (seed {args.seed}) "
               f"with {args.method}")
     summary = agents.explain_episode(args.name, args.out, args.method, target, seed=args.seed,

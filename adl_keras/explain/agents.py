@@ -44,7 +44,7 @@ from pathlib import Path
 import numpy as np
 
 from adl_keras.explain import _inputs
-from adl_keras.explain.methods import AGENT_TARGETS, METHODS
+from adl_keras.explain.methods import AGENT_TARGETS, METHODS, check_out_dir
 
 EPISODE_SEED = 30_000  # reset seed of explained episodes (evaluation uses 10000+, training evals 20000+)
 BACKGROUND_SEED = 31_000  # reset seeds of the episodes whose states form a background
@@ -529,18 +529,6 @@ def write_card_section(name, section, root=None):
 
 
 # ------------------------------------------------------------------ episodes as pictures
-def _check_out_dir(out, overwrite):
-    out = Path(out)
-    if not isinstance(overwrite, bool):
-        raise TypeError(f"overwrite must be a bool. Received: overwrite={overwrite!r}")
-    if out.exists() and not out.is_dir():
-        raise FileExistsError(f"out: {out} is a file; the episode's frames go into a folder.")
-    if out.is_dir() and any(out.iterdir()) and not overwrite:
-        raise FileExistsError(f"out: {out} already exists and is not empty; pass overwrite=True (--overwrite) "
-                              f"to replace it.")
-    return out
-
-
 def plot_episode_frames(expl, folder, step_labels=None, fps=4):
     """One PNG per observation of ``expl`` and an animated GIF of them.
 
@@ -645,7 +633,7 @@ def explain_episode(agent_or_policy, out, method="integrated-gradients", target=
     """
     from adl_keras.zoo import store
 
-    out = _check_out_dir(out, overwrite)
+    out = check_out_dir(out, overwrite)
     if method not in METHODS:
         raise ValueError(f"method must be one of {METHODS}. Received: method={method!r}")
     _check_target(target)

@@ -117,6 +117,9 @@ def test_action_flip_rate_on_a_constructed_case():
     assert sampled["random"] == "sampled" and abs(sampled["random_flip_rate"] - 0.25) < 0.05
     f = agents.agent_faithfulness(model, x, right, k=1, random_orders=5)
     assert f["beats_random"] and f["deletion_auc"] < f["random_deletion_auc"]
+    ref = agents.random_reference(model, x, k=1, random_orders=5)
+    assert ref["random_flip_rate"] == 0.25
+    assert agents.agent_faithfulness(model, x, wrong, k=1, reference=ref, flip_values=right)["flip_rate"] == 1.0
     assert not agents.agent_faithfulness(model, x, wrong, k=1, random_orders=5)["beats_random"]
     with pytest.raises(ValueError, match="k must be an int in \\[1, 4\\]. Received: k=5"):
         agents.action_flip_rate(model, x, right, k=5)
@@ -242,3 +245,26 @@ def test_cli_episode_writes_frames_and_gif(tmp_path, capsys):
     assert cli.main(["explain", "lenet5.digits", "--episode", "--out", str(tmp_path / "d")]) == 2
     assert cli.main(["explain", "dqn.cartpole", "--episode", "--out", str(tmp_path / "d"), "--target", "x"]) == 2
     assert "--target='x'" in capsys.readouterr().err
+
+
+def test_episode_argument_errors_never_import_tensorflow(tmp_path):
+    import subprocess
+    import sys
+    from pathlib import Path
+
+    (tmp_path / "full").mkdir()
+    (tmp_path / "full" / "f").write_text("x")
+    code = ("import sys, json\n"
+            "from adl_keras import cli\n"
+            f"assert cli.main(['explain', 'dqn.cartpole', '--episode', '--out', {str(tmp_path / 'full')!r}]) == 2\n"
+            "assert cli.main(['explain', 'dqn.cartpole', '--episode', '--out', 'd', '--target', 'left']) == 2\n"
+            "assert cli.main(['explain', 'dqn.cartpole', '--episode', '--out', 'd', '--steps', '0']) == 2\n"
+            "assert cli.main(['explain', 'mlp.wine', '--episode', '--out', 'd']) == 2\n"
+            "print(json.dumps(sorted(m for m in ('tensorflow', 'keras', 'numpy') if m in sys.modules)))\n")
+    root = Path(__file__).resolve().parents[2]
+    res = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, cwd=root, timeout=120,
+                         env={**os.environ, "PYTHONPATH": str(root)})
+    assert res.returncode == 0, res.stderr
+    assert res.stdout.strip().splitlines()[-1] == "[]"
+    for text in ("not empty", "--target='left'", "--steps=0", "task 'tabular-classification'"):
+        assert text in res.stderr
