@@ -130,6 +130,13 @@ def main():
         "versions": versions(),
         "command": COMMAND,
         "details": {
+            "anchor_config": (f"random attributions: deletion/insertion over {RANDOM_ORDERS} seeded uniform random "
+                              "orders of the input elements; flip rate over every k-subset of the elements (CartPole) "
+                              "or 64 seeded random k-subsets per state (MinAtar); same states, same removal value, "
+                              "same Q-network call as the methods"),
+            "why_best": "no library explains policies (TF-Agents has no explainability; shap and lime know no "
+                        "agents), so the reference is the one faithfulness papers use: random attributions, with "
+                        "the random flip rate computed exactly where the subsets can be enumerated",
             "failing_pairs": [f"{n} x {m}" for n, m in pairs if (n, m) not in beating],
             "greedy_returns_of_explained_episodes": returns,
             "removal": "elements set to 0.0, one element per deletion step (MinAtar: 100 chunks of 4)",
