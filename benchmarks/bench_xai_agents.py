@@ -88,7 +88,7 @@ def measure_entry(name):
               f"(rand {r['random_flip_rate']:.3f}) {'ok' if r['beats_random'] else 'NO'}", flush=True)
     section = {
         "description": (f"Attributions of Q(s, a*) for the greedy action a*, on {len(x)} states of {EPISODES} "
-                        f"seeded greedy episodes (reset seeds {agents.EPISODE_SEED}+, every {EVERY[name]}th state)"
+                        f"seeded greedy episodes (reset seeds {agents.EPISODE_SEED}+, one state every {EVERY[name]} steps)"
                         f"{' explained through the TF-Agents greedy policy' if agent is not name else ''}; "
                         f"deletion/insertion AUC of Q(s, a*) over the fraction of input elements removed, "
                         f"random = mean of {RANDOM_ORDERS} random orders; flip rate = fraction of states whose "
