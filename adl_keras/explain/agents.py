@@ -561,7 +561,7 @@ def plot_episode_frames(expl, folder, step_labels=None, fps=4):
     if expl.kind == "image":
         channels = data.shape[-1]
         names = expl.extras.get("channel_names") or [f"channel {c}" for c in range(channels)]
-        fig, axes = plt.subplots(1, channels, figsize=(2.3 * channels, 2.8), squeeze=False)
+        fig, axes = plt.subplots(1, channels, figsize=(2.3 * channels, 3), squeeze=False)
         ims = []
         for c, ax in enumerate(axes[0]):
             ims.append((ax.imshow(data[0, ..., c], cmap="gray", vmin=0, vmax=1),
@@ -579,13 +579,13 @@ def plot_episode_frames(expl, folder, step_labels=None, fps=4):
     else:
         flat = values.reshape(len(values), -1)
         names = expl.feature_names or [f"x{j}" for j in range(flat.shape[1])]
-        fig, ax = plt.subplots(figsize=(5, 2.8))
+        fig, ax = plt.subplots(figsize=(5.5, 3))
         bars = ax.barh(range(len(names)), flat[0])
         ax.set_yticks(range(len(names)), names, fontsize=8)
         ax.set_xlim(-lim * 1.05, lim * 1.05)
         ax.axvline(0, color="k", lw=0.5)
         ax.set_xlabel(f"{expl.method} attribution", fontsize=8)
-        fig.subplots_adjust(left=0.32, top=0.85, bottom=0.18)
+        fig.subplots_adjust(left=0.3, top=0.82, bottom=0.17)
         for i, label in enumerate(labels):
             for bar, v in zip(bars, flat[i]):
                 bar.set_width(v)
@@ -603,7 +603,7 @@ def plot_episode_frames(expl, folder, step_labels=None, fps=4):
 def _frame_title(expl, i, label, actions, greedy):
     a = int(greedy[i])
     name = actions[a] if a < len(actions) else str(a)
-    return f"step {label}: greedy action {name}; {expl.output_names[i]} = {expl.output_values[i]:.3f} ({expl.method})"
+    return f"step {label}: greedy action {name}\n{expl.output_names[i]} = {expl.output_values[i]:.3f} ({expl.method})"
 
 
 def explain_episode(agent_or_policy, out, method="integrated-gradients", target="action", env_id=None,
