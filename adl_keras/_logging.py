@@ -22,6 +22,7 @@ import tempfile
 import warnings
 
 VERBOSE_ENV = "ADL_KERAS_VERBOSE"
+_HIDING = False  # set by quiet(): noise is being hidden in this process
 
 # Libraries whose UserWarnings are noise to a zoo user (gym's and TF-Agents'
 # deprecation notices, PolicySaver's and Keras' tracing remarks); adl_keras'
@@ -60,6 +61,29 @@ def _stderr_fd_silenced():
             os.close(saved)
 
 
+def is_quiet():
+    """Whether :func:`quiet` is hiding noise in this process."""
+    return _HIDING
+
+
+@contextlib.contextmanager
+def python_stderr_hidden():
+    """While :func:`quiet` is on, hides what Python code prints to ``sys.stderr``
+    (e.g. gym's import-time notice); replayed if the block raises."""
+    if not _HIDING:
+        yield
+        return
+    import io
+
+    buffer = io.StringIO()
+    try:
+        with contextlib.redirect_stderr(buffer):
+            yield
+    except BaseException:
+        sys.stderr.write(buffer.getvalue())
+        raise
+
+
 def quiet(verbose=None):
     """Hides TensorFlow start-up lines, its Python logging below ERROR (e.g.
     tf.function retracing warnings) and third-party deprecation warnings.
@@ -74,8 +98,10 @@ def quiet(verbose=None):
     Returns:
         True if noise is being hidden.
     """
+    global _HIDING
     if is_verbose(verbose):
         return False
+    _HIDING = True
     # Level 3 also hides the C++ errors printed after start-up (e.g. "failed
     # call to cuInit" on machines without a GPU), which are not failures here.
     os.environ["TF_CPP_MIN_LOG_LEVEL"] = "3"

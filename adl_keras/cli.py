@@ -6,6 +6,7 @@
     adl-zoo evaluate NAME [--against shipped|user] [--weights shipped|user] [--json]
     adl-zoo export NAME --format savedmodel|keras --out DIR [--overwrite]
     adl-zoo explain NAME --index I --method M --out FILE.png
+    adl-zoo explain NAME --episode --out DIR [--method M] [--target T] [--steps N] [--seed S] [--overwrite]
 
 ``adl-zoo [--verbose] COMMAND``: every failure is one line on stderr naming
 the file, variable or argument, with exit code 2 (1 for an evaluation that
@@ -210,8 +211,46 @@ def _cmd_export(args):
     return 0
 
 
+def _agent_target(text):
+    """``--target``: a named target or an action index."""
+    from adl_keras.explain.methods import AGENT_TARGETS
+
+    if text in AGENT_TARGETS:
+        return text
+    try:
+        value = int(text)
+    except ValueError:
+        value = -1
+    if value < 0:
+        raise ValueError(f"--target must be one of {', '.join(AGENT_TARGETS)} or an action index >= 0. "
+                         f"Received: --target={text!r}")
+    return value
+
+
+def _cmd_explain_episode(args, task):
+    from adl_keras.explain.methods import AGENT_TASKS, check_out_dir
+
+    if task not in AGENT_TASKS:
+        raise ValueError(f"--episode explains an agent's greedy episode; zoo entry {args.name!r} has task {task!r} "
+                         f"(agents: {', '.join(AGENT_TASKS)}). Drop --episode to explain a test example.")
+    if args.steps < 1:
+        raise ValueError(f"--steps must be >= 1. Received: --steps={args.steps}")
+    target = _agent_target(args.target)
+    check_out_dir(args.out, args.overwrite)  # refused before TensorFlow loads
+    _quiet(args)
+    from adl_keras.explain import agents
+
+    _progress(f"explaining {args.steps} steps of a greedy episode of {args.name} (seed {args.seed}) "
+              f"with {args.method}")
+    summary = agents.explain_episode(args.name, args.out, args.method, target, seed=args.seed,
+                                     max_steps=args.steps, overwrite=args.overwrite)
+    print(f"wrote {summary['steps']} frames and {os.path.join(args.out, summary['gif'])} "
+          f"({summary['method']}, target {summary['target']})")
+    return 0
+
+
 def _cmd_explain(args):
-    from adl_keras.explain.methods import EXPLAINABLE_TASKS, METHODS
+    from adl_keras.explain.methods import AGENT_TASKS, EXPLAINABLE_TASKS, METHODS
     from adl_keras.zoo import catalog
 
     # Checked before TensorFlow loads, so a typo costs no start-up time.
@@ -220,6 +259,11 @@ def _cmd_explain(args):
     if args.index < 0:
         raise ValueError(f"--index must be >= 0. Received: --index={args.index}")
     task = _describe(args.name)["task"]
+    if args.episode:
+        return _cmd_explain_episode(args, task)
+    if task in AGENT_TASKS:
+        raise ValueError(f"Zoo entry {args.name!r} is an agent (task {task!r}); explain a greedy episode with "
+                         f"`adl-zoo explain {args.name} --episode --out DIR`.")
     if task not in EXPLAINABLE_TASKS:
         raise ValueError(f"Zoo entry {args.name!r} has task {task!r}; explain handles {EXPLAINABLE_TASKS}.")
     _quiet(args)
@@ -276,11 +320,18 @@ def build_parser():
     p.add_argument("--out", required=True)
     p.add_argument("--overwrite", action="store_true", help="replace an existing file or non-empty folder")
     p.set_defaults(fn=_cmd_export)
-    p = sub.add_parser("explain", help="explain one test example of an entry as a PNG")
+    p = sub.add_parser("explain", help="explain one test example of an entry as a PNG, or an agent's episode")
     p.add_argument("name")
     p.add_argument("--index", type=int, default=0)
     p.add_argument("--method", default="integrated-gradients")
-    p.add_argument("--out", required=True)
+    p.add_argument("--out", required=True, help="PNG file; with --episode a folder for frames, GIF and summary")
+    p.add_argument("--episode", action="store_true",
+                   help="agents: explain every state of a seeded greedy episode (PNG per step, episode.gif)")
+    p.add_argument("--target", default="action",
+                   help="with --episode: action (greedy Q-value), q (max_a Q), advantage, or an action index")
+    p.add_argument("--steps", type=int, default=50, help="with --episode: states explained (default 50)")
+    p.add_argument("--seed", type=int, default=30_000, help="with --episode: the episode's reset seed")
+    p.add_argument("--overwrite", action="store_true", help="with --episode: replace a non-empty --out folder")
     p.set_defaults(fn=_cmd_explain)
     return parser
 

@@ -101,7 +101,12 @@ def import_tf_agents():
             "TF_USE_LEGACY_KERAS=1 before importing tensorflow."
         )
     use_legacy_tf_keras()
-    return importlib.import_module("tf_agents")
+    from adl_keras import _logging
+
+    # TF-Agents imports the legacy gym, which prints a notice to stderr on import
+    # (adl_keras uses gymnasium); hidden while adl_keras.quiet() is on.
+    with _logging.python_stderr_hidden():
+        return importlib.import_module("tf_agents")
 
 
 def _is_keras3_model(model):

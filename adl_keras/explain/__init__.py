@@ -1,5 +1,5 @@
-"""Explainability: SHAP, LIME and gradient attributions of every zoo model,
-with faithfulness metrics, a surrogate tree and plots.
+"""Explainability: SHAP, LIME, gradient and perturbation attributions of every
+zoo model and agent, with faithfulness metrics, a surrogate tree and plots.
 
 One entry point, :func:`explain`, returns one type, :class:`Explanation`.
 shap and lime are imported only when a method needs them (``import
@@ -32,6 +32,13 @@ _LAZY = {
     "plot_explanation": "adl_keras.explain.plots",
     "explain_zoo_entry": "adl_keras.explain.zoo_explain",
     "EXPLAINABLE_TASKS": "adl_keras.explain.zoo_explain",
+    "explain_agent": "adl_keras.explain.agents",
+    "greedy_episodes": "adl_keras.explain.agents",
+    "action_flip_rate": "adl_keras.explain.agents",
+    "agent_faithfulness": "adl_keras.explain.agents",
+    "explain_episode": "adl_keras.explain.agents",
+    "plot_episode_frames": "adl_keras.explain.agents",
+    "perturbation_saliency": "adl_keras.explain.perturbation",
 }
 
 __all__ = sorted(_LAZY)

@@ -20,6 +20,7 @@ _OPTIONS = {
     "integrated-gradients": {"steps", "tolerance", "baseline"},
     "saliency": {"absolute"},
     "grad-cam": {"layer"},
+    "perturbation": {"mode", "sigma", "blur_sigma", "per_channel", "score", "baseline"},
 }
 _COUNT_OPTIONS = {"nsamples": 1, "steps": 1, "max_evals": 1, "num_samples": 1, "batch_size": 1, "seed": 0}
 _NEEDS_BACKGROUND = ("shap-gradient", "shap-deep", "shap-kernel", "shap-partition")
@@ -53,12 +54,21 @@ def _ig(model, x, targets, k, baselines, steps, tolerance, outputs):
 
 
 def explain(model, x, method="integrated-gradients", background=None, **options):
-    """Explains ``model``'s output on a batch ``x`` with one of eight methods.
+    """Explains ``model``'s output on a batch ``x`` with one of nine methods.
 
     Methods: ``shap-gradient``, ``shap-deep``, ``shap-kernel``,
     ``shap-partition``, ``lime``, ``integrated-gradients``, ``saliency``,
-    ``grad-cam``. The input kind follows the model's input rank: (H, W, C)
-    images, (T, F) sequences, (F,) tables.
+    ``grad-cam``, ``perturbation``. The input kind follows the model's input
+    rank: (H, W, C) images, (T, F) sequences, (F,) tables.
+
+    Agents: ``model`` may also be a DQN agent or policy (a
+    :class:`adl_keras.rl.dqn.DQN`, a zoo Q-network entry's name such as
+    ``"dqn.cartpole"``, a TF-Agents policy, agent or Q-network) and ``x`` a
+    batch of observations; ``target`` is then ``"action"`` (the greedy
+    action's Q-value), ``"q"`` (the state value max_a Q(s, a)),
+    ``"advantage"`` (Q(s, a*) - mean_a Q(s, a)) or an action index. See
+    :func:`adl_keras.explain.agents.explain_agent`. A zoo classifier's name
+    loads its model.
 
     For SHAP methods and integrated gradients with a background the
     attributions satisfy sum_i phi_i = f(x) - E[f(background)] (local
@@ -87,7 +97,11 @@ def explain(model, x, method="integrated-gradients", background=None, **options)
             ``discretize_continuous``; integrated-gradients ``steps``
             ("auto": 32 doubling to 512 until completeness < ``tolerance`` / 10),
             ``tolerance`` (1e-2), ``baseline`` (array, overrides background);
-            saliency ``absolute`` (True); grad-cam ``layer`` (last ``stageN``).
+            saliency ``absolute`` (True); grad-cam ``layer`` (last ``stageN``);
+            perturbation ``mode`` ("blur" for images, "mean" otherwise),
+            ``sigma`` (1.0), ``blur_sigma`` (2.0), ``per_channel`` (True),
+            ``score`` ("target"), ``baseline`` (see
+            :func:`adl_keras.explain.perturbation.perturbation_saliency`).
 
     Returns:
         Explanation.
@@ -100,6 +114,14 @@ def explain(model, x, method="integrated-gradients", background=None, **options)
         >>> e.additivity_error() < 1e-2
         True
     """
+    from adl_keras.explain import agents
+
+    if agents.is_agent(model) or isinstance(options.get("target"), str):
+        return agents.explain_agent(model, x, method, background=background, **options)
+    if isinstance(model, str):
+        from adl_keras import zoo
+
+        model = zoo.load_model(model)
     if method not in METHODS:
         raise ValueError(f"method must be one of {METHODS}. Received: method={method!r}")
     unknown = set(options) - _COMMON - _OPTIONS[method]
@@ -202,6 +224,18 @@ def explain(model, x, method="integrated-gradients", background=None, **options)
                                    tolerance, outputs)
     elif method == "saliency":
         values = gradients.saliency(model, x, targets, k, absolute=bool(options.get("absolute", True)))
+        base = nan
+    elif method == "perturbation":
+        from adl_keras.explain import perturbation
+
+        baseline = options.get("baseline")
+        if baseline is not None:
+            baseline = np.asarray(baseline, dtype="float32")
+        values = perturbation.perturbation_saliency(
+            fwd, x, targets, kind, mode=options.get("mode", "blur" if kind == "image" else "mean"),
+            sigma=options.get("sigma", 1.0), blur_sigma=options.get("blur_sigma", 2.0),
+            per_channel=bool(options.get("per_channel", True)), score=options.get("score", "target"),
+            background=background, baseline=baseline)
         base = nan
     else:  # grad-cam
         if kind != "image":

@@ -153,6 +153,41 @@ def keras_q_network_from(q_net, input_shape, num_actions, hidden_units, name="tf
     return model
 
 
+def greedy_policy_from_keras(model, hidden_units=None):
+    """The TF-Agents greedy policy of a Keras 3 MLP Q-network (e.g. ``dqn_tfagents.cartpole``).
+
+    Builds the TF-Agents Q-network from the same layer specs, copies the
+    weights into it and wraps it in ``QPolicy`` + ``GreedyPolicy``, as
+    ``DqnAgent.policy`` is made.
+
+    Args:
+        model: Keras 3 model from :func:`adl_keras.rl.qnetworks.mlp_q_network`.
+        hidden_units: its hidden widths (default: read from its ``hidden_*`` layers).
+
+    Returns:
+        tf_agents.policies.greedy_policy.GreedyPolicy.
+
+    Example:
+        >>> policy = greedy_policy_from_keras(zoo.load_model("dqn_tfagents.cartpole"))
+    """
+    _tf_agents()
+    import tensorflow as tf
+    from tf_agents.policies import greedy_policy, q_policy
+    from tf_agents.specs import tensor_spec
+    from tf_agents.trajectories import time_step as ts
+
+    if hidden_units is None:
+        hidden_units = tuple(l.units for l in model.layers if l.name.startswith("hidden_"))
+    shape = tuple(model.input_shape[1:])
+    num_actions = int(model.output_shape[-1])
+    observation_spec = tensor_spec.TensorSpec(shape, tf.float32, name="observation")
+    action_spec = tensor_spec.BoundedTensorSpec((), tf.int64, 0, num_actions - 1, name="action")
+    q_net = tf_agents_q_network(observation_spec, action_spec, qnetworks.mlp_layer_specs(num_actions, hidden_units))
+    copy_weights(model, q_net)
+    policy = q_policy.QPolicy(ts.time_step_spec(observation_spec), action_spec, q_network=q_net)
+    return greedy_policy.GreedyPolicy(policy)
+
+
 @dataclasses.dataclass
 class TFAgentsDQNConfig:
     """Hyperparameters of :func:`train_tf_agents_dqn` (defaults: the TF-Agents

@@ -14,6 +14,10 @@ from adl_keras.zoo.registry import register
 
 CARTPOLE_ACTIONS = ["push cart left", "push cart right"]
 
+# The environment of each Q-network entry (for greedy episodes and explanations).
+ENV_IDS = {"dqn.cartpole": "CartPole-v1", "dqn_tfagents.cartpole": "CartPole-v1",
+           "cnn_dqn.minatar_breakout": "MinAtar/Breakout"}
+
 EVAL_SEED = 10_000  # reset seed of the first evaluation episode (training evals use 20000+)
 # Greedy returns over seeded episodes are deterministic: re-measured in fresh
 # processes they agreed exactly, so `adl-zoo evaluate` allows only float rounding.

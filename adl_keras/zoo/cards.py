@@ -122,6 +122,10 @@ def render_card(meta):
         from adl_keras.zoo.preprocessing import render
 
         lines += [""] + render(meta["name"], meta["preprocessing"])
+    if meta.get("explainability"):
+        from adl_keras.explain.agents import render_card_section
+
+        lines += [""] + render_card_section(meta["explainability"])
     if meta.get("goals"):
         lines += ["", "## Goals", ""]
         lines += [f"- {g}" for g in meta["goals"]]
