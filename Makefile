@@ -6,7 +6,7 @@ STAMP := $(VENV)/.installed
 export PYTHONHASHSEED := 0
 export TF_CPP_MIN_LOG_LEVEL := 2
 
-.PHONY: install fashion-data demo test test-slow test-ray bench notebooks clean
+.PHONY: install fashion-data demo test test-slow test-ray bench figures notebooks docs chromium clean
 
 $(STAMP): setup.cfg pyproject.toml constraints.txt
 	@test -x $(PY) || $(PYTHON) -m venv $(VENV) || python3 -m venv $(VENV)
@@ -54,6 +54,20 @@ test-ray: $(STAMP)
 bench: $(STAMP)
 	$(PY) -m benchmarks.run_all
 	$(PY) -m benchmarks.readme_table
+
+# Card pictures (maintainers): redraws every shipped entry's pictures from its held-out data into
+# this checkout's zoo/ and re-renders the cards (`adl-zoo evaluate NAME --figures --out zoo`).
+# `make figures ENTRIES="lenet5.digits mlp.wine"` redraws only those.
+ENTRIES ?= $(shell $(PY) -c "from adl_keras.zoo import figures; print(' '.join(figures.drawable_entries()))")
+figures: $(STAMP)
+	@failed=""; for n in $(ENTRIES); do \
+	  $(VENV)/bin/adl-zoo evaluate $$n --weights shipped --figures --out zoo || failed="$$failed $$n"; \
+	done; \
+	if [ -n "$$failed" ]; then echo "figures or metrics failed for:$$failed"; exit 1; fi
+
+# Executes every notebook and stores its outputs (tests/test_notebooks.py checks they are current).
+notebooks: $(STAMP)
+	$(PY) -m adl_keras.testing.notebooks
 
 clean:
 	rm -rf $(VENV) build dist *.egg-info
