@@ -178,12 +178,12 @@ def _cmd_train(args):
 def _cmd_evaluate(args):
     from adl_keras.zoo import catalog
 
+    if args.out and not args.figures:
+        raise ValueError(f"--out is where --figures writes its pictures; add --figures. Received: --out={args.out}")
     _describe(args.name)
     _quiet(args)
     from adl_keras import zoo
 
-    if args.out and not args.figures:
-        raise ValueError(f"--out is where --figures writes its pictures; add --figures. Received: --out={args.out}")
     _progress(f"evaluating {args.name}")
     report = zoo.evaluate(args.name, against=args.against, source=args.weights)
     if args.json:

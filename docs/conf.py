@@ -19,6 +19,8 @@ os.environ.setdefault("MPLBACKEND", "Agg")
 
 import adl_keras  # noqa: E402
 
+adl_keras.quiet()  # no TensorFlow start-up lines in the build log (autodoc imports the topics)
+
 project = "adl_keras"
 author = "adl_keras authors"
 release = version = adl_keras.__version__
@@ -29,7 +31,6 @@ extensions = [
     "sphinx.ext.autodoc",
     "sphinx.ext.napoleon",
     "sphinx.ext.mathjax",
-    "sphinx.ext.viewcode",
     "adl_docs",
 ]
 source_suffix = {".md": "myst-nb", ".ipynb": "myst-nb"}
@@ -40,12 +41,13 @@ nb_execution_mode = "off"  # stored outputs only (`make notebooks`)
 nb_merge_streams = True
 suppress_warnings = ["myst.header", "mystnb.unknown_mime_type"]
 
-autodoc_default_options = {"members": True, "undoc-members": False, "show-inheritance": False}
+autodoc_default_options = {"members": True}
 autodoc_member_order = "bysource"
 autodoc_typehints = "none"
-autodoc_mock_imports = []
+autodoc_inherit_docstrings = False  # Keras base-class docstrings are not ours
 napoleon_google_docstring = True
 napoleon_numpy_docstring = False
+napoleon_use_ivar = True  # dataclass fields: listed once, not again as attribute entries
 
 html_theme = "furo"
 html_title = f"adl_keras {release}"
@@ -60,4 +62,6 @@ LOCAL_MATHJAX = Path("/usr/share/javascript/mathjax")
 if (LOCAL_MATHJAX / "MathJax.js").exists():
     mathjax_path = "mathjax/MathJax.js?config=TeX-AMS_SVG"
     mathjax3_config = None
-    mathjax2_config = {"messageStyle": "none", "showMathMenu": False}
+    # MyST marks pages mathjax_ignore and its math "math" (what MathJax 3's processHtmlClass names)
+    mathjax2_config = {"messageStyle": "none", "showMathMenu": False,
+                       "tex2jax": {"processClass": "tex2jax_process|mathjax_process|math|output_area"}}

@@ -12,11 +12,12 @@ At ``builder-inited`` it writes ``docs/_generated/`` (git-ignored):
   myst-nb does not execute them).
 
 At ``build-finished`` it copies the part of Debian's MathJax 2 the pages use
-(TeX input, SVG output: no web fonts needed) into ``_static/mathjax`` so
+(TeX input, SVG output drawn from TeX font paths: no web fonts needed) into ``_static/mathjax`` so
 formulas render with no network.
 """
 
 import json
+import re
 import shutil
 import sys
 from pathlib import Path
@@ -93,9 +94,14 @@ def gallery():
                 lines += [f"```{{image}} zoo/{name}/{picture}", f":alt: {name}: {picture[:-4].replace('_', ' ')}",
                           f":target: zoo/{name}.html", "```", ""]
             else:
-                why = "weights not shipped: loaded from their URL, sha256 checked" if meta.get("weights") else \
-                    "no weights shipped yet"
-                lines += ["```{container} no-picture", f"no picture ({why})", "```", ""]
+                weights = meta.get("weights") or {}
+                if weights.get("file") and (folder / weights["file"]).exists():
+                    why = "no picture yet: `make figures` draws it"
+                elif weights.get("url"):
+                    why = "no picture: weights are fetched from their URL (hash checked) when loaded"
+                else:
+                    why = "no picture: no weights shipped yet (`adl-zoo train " + name + "`)"
+                lines += ["```{container} no-picture", why, "```", ""]
             command = next(iter((meta.get("metrics") or {}).values()), {}).get("command") or \
                 f"adl-zoo info {name}"
             lines += [f"**[{name}](zoo/{name}.md)**", "", f"{_headline(meta)}", "", f"`{command}`", "", ":::", ""]
@@ -181,13 +187,17 @@ def copy_mathjax(app, exception):
     target = Path(app.outdir) / "_static" / "mathjax"
     if (target / "MathJax.js").exists():
         return
-    keep_output = {"SVG"}
+    keep_output = {"SVG", "PreviewHTML"}  # PreviewHTML: the fast preview TeX-AMS_SVG shows first
 
     def ignore(folder, names):
         rel = Path(folder).relative_to(MATHJAX)
         skip = {"unpacked", "test", "fonts", "docs"} if rel == Path(".") else set()
         if rel == Path("jax/output"):
             skip |= {n for n in names if n not in keep_output}
+        if rel == Path("jax/output/SVG/fonts"):
+            skip |= {n for n in names if n != "TeX"}
+        if rel == Path("localization"):
+            skip |= {n for n in names if n != "en"}
         if rel == Path("config"):
             skip |= {n for n in names if n not in ("TeX-AMS-MML_HTMLorMML.js", "TeX-AMS_SVG.js", "local")}
         return skip
@@ -195,7 +205,23 @@ def copy_mathjax(app, exception):
     shutil.copytree(MATHJAX, target, ignore=ignore, symlinks=False)
 
 
+_LONE_STAR = re.compile(r"(?<![*\\\w])\*(?=\w[^*]*$)")
+
+
+def escape_plain_text_markup(app, what, name, obj, options, lines):
+    """Docstrings are plain text with Google sections: ``|x|`` means an absolute value or
+    norm and ``*shape`` unpacking, which reStructuredText would read as a substitution
+    and an unclosed emphasis. Both are escaped (grid-table rows are left alone)."""
+    for i, line in enumerate(lines):
+        text = line.strip()
+        if "|" in line and not (text.startswith("+") or (text.startswith("|") and text.endswith("|") and
+                                                          text.count("|") > 2)):
+            line = line.replace("\\|", "|").replace("|", "\\|")
+        lines[i] = _LONE_STAR.sub(r"\\*", line)
+
+
 def setup(app):
+    app.connect("autodoc-process-docstring", escape_plain_text_markup)
     app.connect("builder-inited", generate)
     app.connect("build-finished", copy_mathjax)
     return {"version": "1.0", "parallel_read_safe": True, "parallel_write_safe": True}
