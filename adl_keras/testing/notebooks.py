@@ -51,11 +51,14 @@ def notebooks():
 
 def kernel_env():
     """Environment of the executing kernel: this checkout first on the path, Agg
-    plots, hash seed fixed, deterministic TensorFlow ops (repeatable outputs)."""
+    plots, the hash seed fixed (the notebooks seed their own randomness).
+
+    ``TF_DETERMINISTIC_OPS`` is deliberately not set: ops without a deterministic
+    kernel would then raise, and on one CPU the comparison's tolerance covers
+    what thread scheduling moves."""
     env = {
         "MPLBACKEND": "Agg",
         "PYTHONHASHSEED": "0",
-        "TF_DETERMINISTIC_OPS": "1",
         "TF_CPP_MIN_LOG_LEVEL": "2",
         "PYTHONPATH": os.pathsep.join([str(ROOT)] + [p for p in os.environ.get("PYTHONPATH", "").split(os.pathsep)
                                                     if p]),

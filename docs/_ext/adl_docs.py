@@ -132,19 +132,27 @@ def ratio_chart(results, path):
 
     rows = [r for r in results if isinstance(r.get("ratio"), (int, float)) and r["ratio"] > 0]
     fig, ax = plt.subplots(figsize=(8, 0.36 * len(rows) + 1.4), dpi=90)
+    labels = []
     for i, r in enumerate(rows):
         colour = "#2e8b57" if r.get("meets_goal") else "#c0392b"
         ax.barh(i, r["ratio"], color=colour, height=0.6)
         goal = _goal(r.get("goal"))
+        right = r["ratio"]
         if goal:
-            ax.plot([goal[1], goal[1]], [i - 0.4, i + 0.4], color="black", lw=2)
-            ax.text(goal[1], i + 0.42, goal[0], ha="center", va="bottom", fontsize=6)
-        ax.text(r["ratio"] * 1.05, i, f"{r['ratio']:.3g}", va="center", fontsize=7)
-    ax.set_yticks(range(len(rows)), [r.get("name", "?") for r in rows], fontsize=8)
+            ax.plot([goal[1], goal[1]], [i - 0.42, i + 0.42], color="black", lw=2)
+            right = max(right, goal[1])
+        ax.text(right * 1.08, i, f"{r['ratio']:.3g}", va="center", fontsize=7.5)
+        sign = {"<=": "\u2264", ">=": "\u2265"}.get(goal[0]) if goal else None
+        labels.append(f"{r.get('name', '?')}  (goal {sign} {goal[1]:g})" if goal else r.get("name", "?"))
+    ax.set_yticks(range(len(rows)), labels, fontsize=8)
     ax.invert_yaxis()
     ax.set_xscale("log")
+    ticks = [t for t in (0.01, 0.03, 0.1, 0.3, 1, 3, 10, 30) if
+             min(r["ratio"] for r in rows) / 3 <= t <= max(r["ratio"] for r in rows) * 3]
+    ax.set_xticks(ticks, [f"{t:g}" for t in ticks])
+    ax.set_xlim(right=max(max(r["ratio"] for r in rows), 3.5) * 1.6)
     ax.axvline(1.0, color="gray", lw=0.8, ls="--")
-    ax.set_xlabel("ratio to the anchor (log scale; black tick: goal; green: met, red: not met)")
+    ax.set_xlabel("ratio to the anchor (log scale); black tick: goal; green: met, red: not met")
     ax.set_title("adl_keras vs anchors, measured side by side in the same run", fontsize=10)
     fig.tight_layout()
     path.parent.mkdir(parents=True, exist_ok=True)
