@@ -5,7 +5,8 @@ notebook top to bottom with the kernel importing this checkout and writes it
 back with its outputs (plots re-encoded as small palette PNGs, no timing
 metadata), so readers and the docs site see results without running anything.
 
-``tests/test_notebooks.py`` executes each notebook once and compares what it
+The kernel starts with every random generator seeded (:data:`KERNEL_STARTUP`),
+so reruns print the same numbers. ``tests/test_notebooks.py`` executes each notebook once and compares what it
 produced with what is stored (:func:`compare_outputs`), so a notebook whose
 stored outputs no longer match the code fails with the command to run.
 
@@ -41,6 +42,10 @@ _NUMBER = re.compile(r"[-+]?(?:\d+\.\d*|\.\d+|\d+)(?:[eE][-+]?\d+)?")
 _DURATION = re.compile(r"(\d\s?(ms|us|µs|s|sec|secs|seconds|min)\b|ETA|it/s|s/it|/step|elapsed|took|seconds)",
                        re.IGNORECASE)
 _ADDRESS = re.compile(r"0x[0-9a-fA-F]{6,}")
+# Run in the kernel before the first cell (not part of the notebook): TensorFlow loads quietly and
+# every random generator (Python, NumPy, TensorFlow, Keras) starts from seed 0, so a cell that
+# draws unseeded weights (e.g. a layer built without seed=) prints the same numbers every run.
+KERNEL_STARTUP = "import adl_keras; adl_keras.quiet(); import keras; keras.utils.set_random_seed(0)"
 REMEDY = "run `make notebooks` to store outputs of the current code and commit the notebooks"
 
 
@@ -50,14 +55,15 @@ def notebooks():
 
 
 def kernel_env():
-    """Environment of the executing kernel: this checkout first on the path, Agg
-    plots, the hash seed fixed (the notebooks seed their own randomness).
+    """Environment of the executing kernel: this checkout first on the path,
+    matplotlib's inline backend (figures become stored PNG outputs), the hash
+    seed fixed.
 
     ``TF_DETERMINISTIC_OPS`` is deliberately not set: ops without a deterministic
     kernel would then raise, and on one CPU the comparison's tolerance covers
     what thread scheduling moves."""
     env = {
-        "MPLBACKEND": "Agg",
+        "MPLBACKEND": "module://matplotlib_inline.backend_inline",
         "PYTHONHASHSEED": "0",
         "TF_CPP_MIN_LOG_LEVEL": "2",
         "PYTHONPATH": os.pathsep.join([str(ROOT)] + [p for p in os.environ.get("PYTHONPATH", "").split(os.pathsep)
@@ -71,6 +77,7 @@ def execute(nb, path, timeout=TIMEOUT_S):
     from nbclient import NotebookClient
 
     client = NotebookClient(nb, timeout=timeout, kernel_name="python3", record_timing=False,
+                            extra_arguments=[f"--IPKernelApp.exec_lines={KERNEL_STARTUP}"],
                             resources={"metadata": {"path": str(Path(path).parent)}})
     # The kernel's environment only: the calling process (a test session) keeps its own.
     client.execute(env={**os.environ, **kernel_env()})

@@ -133,12 +133,27 @@ def _as_image(x):
     return (x - lo) / (hi - lo) if hi > lo else np.zeros_like(x)
 
 
-def examples_png(x, y_true, y_pred, class_names, title, kind):
-    """Test examples with ``predicted (true)``; wrong predictions in red."""
+def example_indices(count, n, seed=FIGURE_SEED):
+    """``n`` sorted test indices picked with a fixed seed (test splits are often sorted by class)."""
+    return np.sort(np.random.default_rng(seed).choice(count, size=min(n, count), replace=False))
+
+
+def examples_png(x, y_true, y_pred, class_names, title, kind, indices=None, confidence=None):
+    """Test examples with their predicted (and, if wrong, true) label; wrong ones in red.
+
+    Args:
+        x, y_true, y_pred: the picked examples, their labels and predictions.
+        class_names: names of the classes.
+        title: the figure's title.
+        kind: "image", "sequence" (drawn as time x features) or "tabular" (a table).
+        indices: the examples' positions in the test split (default 0, 1, ...).
+        confidence: the predicted class's probability per example (tabular table), or None.
+    """
     plt = _pyplot()
-    n = min(len(x), EXAMPLES)
+    indices = np.arange(len(x)) if indices is None else np.asarray(indices)
     if kind == "tabular":
-        return _tabular_examples_png(x[:12], y_true[:12], y_pred[:12], class_names, title)
+        return _tabular_examples_png(indices, y_true, y_pred, class_names, title, confidence)
+    n = len(x)
     cols = 6
     rows = int(np.ceil(n / cols))
     fig, axes = plt.subplots(rows, cols, figsize=(cols * 1.25, rows * 1.45))
@@ -152,31 +167,35 @@ def examples_png(x, y_true, y_pred, class_names, title, kind):
         label = f"{class_names[y_pred[i]][:10]}" + ("" if ok else f"\n(true {class_names[y_true[i]][:10]})")
         ax.set_title(label, fontsize=7.5, color="black" if ok else "crimson")
     what = "sequences drawn as time (rows) x features" if kind == "sequence" else "images"
-    fig.suptitle(f"{title}: first {n} test {what}; predicted (true if wrong)", fontsize=9)
+    fig.suptitle(f"{title}: {n} test {what} (seeded pick); predicted label, true one if wrong", fontsize=9)
     fig.tight_layout()
     return _png(fig)
 
 
-def _tabular_examples_png(x, y_true, y_pred, class_names, title):
+def _tabular_examples_png(indices, y_true, y_pred, class_names, title, confidence=None):
     plt = _pyplot()
-    fig, ax = plt.subplots(figsize=(5.6, 0.3 * len(x) + 0.9))
+    fig, ax = plt.subplots(figsize=(5.6, 0.3 * len(indices) + 0.9))
     ax.axis("off")
-    rows = [[str(i), class_names[p], class_names[t], "yes" if p == t else "NO"]
-            for i, (p, t) in enumerate(zip(y_pred, y_true))]
-    table = ax.table(cellText=rows, colLabels=["test example", "predicted", "true", "correct"],
-                     loc="center", cellLoc="center")
+    header = ["test example", "predicted", "true", "correct"] + (["p(predicted)"] if confidence is not None else [])
+    rows = []
+    for k, (i, p, t) in enumerate(zip(indices, y_pred, y_true)):
+        row = [str(i), class_names[p], class_names[t], "yes" if p == t else "NO"]
+        rows.append(row + ([f"{confidence[k]:.3f}"] if confidence is not None else []))
+    table = ax.table(cellText=rows, colLabels=header, loc="center", cellLoc="center")
     table.scale(1, 1.2)
-    for i, (p, t) in enumerate(zip(y_pred, y_true)):
+    for k, (p, t) in enumerate(zip(y_pred, y_true)):
         if p != t:
-            for j in range(4):
-                table[i + 1, j].set_text_props(color="crimson")
-    ax.set_title(f"{title}: first {len(x)} test examples", fontsize=9)
+            for j in range(len(header)):
+                table[k + 1, j].set_text_props(color="crimson")
+    ax.set_title(f"{title}: {len(indices)} test examples (seeded pick)", fontsize=9)
     fig.tight_layout()
     return _png(fig)
 
 
-def explanation_png(expl, class_names, feature_names, title):
-    """Attributions of the explained class: image/sequence heatmaps over the input, or a tabular bar chart."""
+def explanation_png(expl, class_names, feature_names, title, indices=None):
+    """Attributions of the explained class: image/sequence heatmaps over the input, or a tabular bar chart
+    (``indices``: the examples' positions in the test split, for the titles)."""
+    indices = np.arange(len(expl.values)) if indices is None else np.asarray(indices)
     plt = _pyplot()
     values = np.asarray(expl.values, "float32")
     data = np.asarray(expl.data, "float32")
@@ -190,7 +209,7 @@ def explanation_png(expl, class_names, feature_names, title):
         ax.set_yticks(range(len(order)), names, fontsize=7.5)
         ax.axvline(0, color="gray", lw=0.8)
         ax.set_xlabel(f"attribution to '{class_names[int(expl.targets[0])]}' (red: for, blue: against)")
-        ax.set_title(f"{title}: {method}, test example 0", fontsize=9)
+        ax.set_title(f"{title}: {method}, test example {indices[0]}", fontsize=9)
         fig.tight_layout()
         return _png(fig)
     n = len(values)
@@ -201,7 +220,7 @@ def explanation_png(expl, class_names, feature_names, title):
         bound = float(np.abs(a).max()) or 1.0
         image = _as_image(data[i])
         axes[0, i].imshow(image, cmap=None if image.ndim == 3 else "gray", interpolation="nearest")
-        axes[0, i].set_title(f"'{class_names[int(expl.targets[i])][:12]}'", fontsize=8)
+        axes[0, i].set_title(f"test {indices[i]}: '{class_names[int(expl.targets[i])][:12]}'", fontsize=8)
         axes[1, i].imshow(image.mean(axis=-1) if image.ndim == 3 else image, cmap="gray", alpha=0.55,
                           interpolation="nearest")
         axes[1, i].imshow(a, cmap="bwr", vmin=-bound, vmax=bound, alpha=0.75, interpolation="nearest")
@@ -223,17 +242,19 @@ def _classifier_figures(name, entry, model, label):
     y_true = np.asarray(y_test).reshape(-1).astype(int)
     classes = _class_names(name, entry, probs.shape[-1])
     kind = {"image-classification": "image", "sequence-classification": "sequence"}.get(entry.task, "tabular")
+    pick = example_indices(len(x_test), 12 if kind == "tabular" else EXAMPLES)
     figures = {
         "confusion_matrix.png": (confusion_matrix_png(y_true, y_pred, classes, label),
                                  "Confusion matrix on the test split (rows: true class)"),
-        "examples.png": (examples_png(x_test, y_true, y_pred, classes, label, kind),
+        "examples.png": (examples_png(x_test[pick], y_true[pick], y_pred[pick], classes, label, kind, pick,
+                                      probs[pick, y_pred[pick]]),
                          "Test examples with predicted labels (true label in red where wrong)"),
     }
     method = explanation_method(cards.read_meta(name))
-    count = 1 if kind == "tabular" else EXPLAINED
-    expl = explain(model, x_test[:count], method, background=background,
+    shown = pick[:1 if kind == "tabular" else EXPLAINED]
+    expl = explain(model, x_test[shown], method, background=background,
                    **({"steps": 32} if method == "integrated-gradients" else {}))
-    figures["explanation.png"] = (explanation_png(expl, classes, feature_names, label),
+    figures["explanation.png"] = (explanation_png(expl, classes, feature_names, label, shown),
                                   f"Explanation overlay ({expl.method}: lowest deletion AUC in the "
                                   "benchmarks) of the predicted class")
     return figures
