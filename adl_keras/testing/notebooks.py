@@ -46,6 +46,7 @@ _ADDRESS = re.compile(r"0x[0-9a-fA-F]{6,}")
 # every random generator (Python, NumPy, TensorFlow, Keras) starts from seed 0, so a cell that
 # draws unseeded weights (e.g. a layer built without seed=) prints the same numbers every run.
 KERNEL_STARTUP = "import adl_keras; adl_keras.quiet(); import keras; keras.utils.set_random_seed(0)"
+FIGURE_DPI = 72  # inline plots: readable on screen, about half the bytes of matplotlib's 100
 REMEDY = "run `make notebooks` to store outputs of the current code and commit the notebooks"
 
 
@@ -77,7 +78,8 @@ def execute(nb, path, timeout=TIMEOUT_S):
     from nbclient import NotebookClient
 
     client = NotebookClient(nb, timeout=timeout, kernel_name="python3", record_timing=False,
-                            extra_arguments=[f"--IPKernelApp.exec_lines={KERNEL_STARTUP}"],
+                            extra_arguments=[f"--IPKernelApp.exec_lines={KERNEL_STARTUP}",
+                                             f"--InlineBackend.rc=figure.dpi={FIGURE_DPI}"],
                             resources={"metadata": {"path": str(Path(path).parent)}})
     # The kernel's environment only: the calling process (a test session) keeps its own.
     client.execute(env={**os.environ, **kernel_env()})

@@ -27,7 +27,7 @@ ROOT = DOCS.parent
 GENERATED = DOCS / "_generated"
 MATHJAX = Path("/usr/share/javascript/mathjax")
 # The picture a tile shows: the first of these the card has, else its first picture.
-TILE_PREFERENCE = ("samples.png", "examples.png", "episode.png", "predictions.png", "learning_curve.png",
+TILE_PREFERENCE = ("samples.png", "examples.png", "learning_curve.png", "predictions.png", "episode.png",
                    "confusion_matrix.png")
 TOPIC_TITLES = {"convolution": "Convolution", "rnn": "LSTM / GRU", "gan": "GANs", "rl": "Q-learning / DQN",
                 "bptt": "BPTT", "transfer": "Transfer learning", "explain": "Explainability"}
