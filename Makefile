@@ -3,10 +3,11 @@ PYTHON ?= python3.11
 VENV := .venv
 PY := $(VENV)/bin/python
 STAMP := $(VENV)/.installed
+DOCS_STAMP := $(VENV)/.docs-installed
 export PYTHONHASHSEED := 0
 export TF_CPP_MIN_LOG_LEVEL := 2
 
-.PHONY: install fashion-data demo test test-slow test-ray bench notebooks clean
+.PHONY: install fashion-data demo test test-slow test-ray bench figures notebooks docs docs-check chromium clean
 
 $(STAMP): setup.cfg pyproject.toml constraints.txt
 	@test -x $(PY) || $(PYTHON) -m venv $(VENV) || python3 -m venv $(VENV)
@@ -38,7 +39,7 @@ demo: $(STAMP) fashion-data
 test: $(STAMP) fashion-data
 	$(PY) -m pytest -q --durations=15
 
-test-slow: $(STAMP) fashion-data
+test-slow: $(STAMP) $(DOCS_STAMP) fashion-data chromium
 	$(PY) -m pytest -q -m slow --durations=15
 
 # Ray Train as a launcher (adl_keras[ray]): ray[train] needs typing-extensions >= 4.14 (through
@@ -55,5 +56,48 @@ bench: $(STAMP)
 	$(PY) -m benchmarks.run_all
 	$(PY) -m benchmarks.readme_table
 
+# The docs site: Sphinx + myst-nb (the `docs` extra). Formulas render offline with Debian's
+# libjs-mathjax, and tests/test_docs.py (slow) opens every page in Debian's headless chromium;
+# both are installed with apt where we are root with apt-get (as in CI), like fashion-data.
+$(DOCS_STAMP): $(STAMP)
+	$(PY) -m pip install --quiet -c constraints.txt -e ".[test,docs]"
+	@touch $(DOCS_STAMP)
+
+DOCS_DEBS := chromium libjs-mathjax
+chromium:
+	@if command -v chromium >/dev/null 2>&1 && [ -f /usr/share/javascript/mathjax/MathJax.js ]; then :; \
+	elif [ "$$(id -u)" = 0 ] && command -v apt-get >/dev/null 2>&1; then \
+	  echo "installing Debian's $(DOCS_DEBS) (apt-get)"; \
+	  export DEBIAN_FRONTEND=noninteractive; \
+	  apt-get install -y -qq $(DOCS_DEBS) >/dev/null 2>&1 || \
+	  { apt-get update -qq >/dev/null 2>&1 && apt-get install -y -qq $(DOCS_DEBS) >/dev/null 2>&1; } || \
+	  echo "apt-get could not install $(DOCS_DEBS); the browser check of the docs skips (fails with CI=true)."; \
+	else \
+	  echo "Debian's $(DOCS_DEBS) are not installed: run 'sudo apt-get install $(DOCS_DEBS)'; without them"; \
+	  echo "formulas load MathJax from its CDN and the browser check of the docs skips (fails with CI=true)."; \
+	fi
+
+docs: $(DOCS_STAMP) chromium
+	$(PY) -m sphinx -b html -q docs docs/_build/html
+	@echo "open docs/_build/html/index.html"
+
+# Opens every page in headless Chromium; screenshots go to docs/_build/screenshots/.
+docs-check: docs
+	$(PY) -m adl_keras.testing.browser docs/_build/html
+
+# Card pictures (maintainers): redraws every shipped entry's pictures from its held-out data into
+# this checkout's zoo/ and re-renders the cards (`adl-zoo evaluate NAME --figures --out zoo`).
+# `make figures ENTRIES="lenet5.digits mlp.wine"` redraws only those.
+ENTRIES ?= $(shell $(PY) -c "from adl_keras.zoo import figures; print(' '.join(figures.drawable_entries()))")
+figures: $(STAMP)
+	@failed=""; for n in $(ENTRIES); do \
+	  $(PY) -m adl_keras.cli evaluate $$n --weights shipped --figures --out zoo || failed="$$failed $$n"; \
+	done; \
+	if [ -n "$$failed" ]; then echo "figures or metrics failed for:$$failed"; exit 1; fi
+
+# Executes every notebook and stores its outputs (tests/test_notebooks.py checks they are current).
+notebooks: $(STAMP)
+	$(PY) -m adl_keras.testing.notebooks
+
 clean:
-	rm -rf $(VENV) build dist *.egg-info
+	rm -rf $(VENV) build dist *.egg-info docs/_build docs/_generated

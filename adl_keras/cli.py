@@ -3,7 +3,7 @@
     adl-zoo list [PATTERN] [--topic T] [--task T] [--pretrained] [--json]
     adl-zoo info NAME [--json]
     adl-zoo train NAME [--seed N] [--epochs N] [--out ZOO_DIR] [--workers N | --strategy S] [--backup-dir DIR]
-    adl-zoo evaluate NAME [--against shipped|user] [--weights shipped|user] [--json]
+    adl-zoo evaluate NAME [--against shipped|user] [--weights shipped|user] [--json] [--figures [--out ZOO_DIR]]
     adl-zoo export NAME --format savedmodel|keras --out DIR [--overwrite]
     adl-zoo explain NAME --index I --method M --out FILE.png
     adl-zoo explain NAME --episode --out DIR [--method M] [--target T] [--steps N] [--seed S] [--overwrite]
@@ -179,6 +179,8 @@ def _cmd_train(args):
 def _cmd_evaluate(args):
     from adl_keras.zoo import catalog
 
+    if args.out and not args.figures:
+        raise ValueError(f"--out is where --figures writes its pictures; add --figures. Received: --out={args.out}")
     _describe(args.name)
     _quiet(args)
     from adl_keras import zoo
@@ -193,6 +195,15 @@ def _cmd_evaluate(args):
             card = "n/a" if m["card"] is None else f"{m['card']:.4f}"
             print(f"{key}: measured {m['measured']:.4f}, card {card} -> {'match' if m['match'] else 'MISMATCH'}")
         print("all metrics match the card" if report["match"] else "metrics do NOT match the card")
+    if args.figures:
+        from adl_keras.zoo import figures
+
+        _progress(f"drawing the card pictures of {args.name} from its held-out data")
+        written, card = figures.figures_for_entry(args.name, out=args.out, source=args.weights)
+        for path, size in zip(written, figures.png_sizes(written).values()):
+            print(f"wrote {path} ({size:,} bytes)", file=sys.stderr if args.json else sys.stdout)
+        if card:
+            print(f"card updated: {written[0].parent / 'README.md'}", file=sys.stderr if args.json else sys.stdout)
     return 0 if report["match"] else 1
 
 
@@ -313,6 +324,13 @@ def build_parser():
     p.add_argument("--weights", choices=("shipped", "user"), default=None,
                    help="the weights to measure (default: the user zoo's if `train` wrote some, else shipped)")
     p.add_argument("--json", action="store_true")
+    p.add_argument("--figures", action="store_true",
+                   help="also draw the card pictures from the held-out data (confusion matrix, examples, "
+                        "explanation; samples; gradient norms; learning curve and episode frames)")
+    p.add_argument("--out", default=None,
+                   help="with --figures: zoo folder whose NAME/ entry gets the pictures and its card updated "
+                        "(default: the user zoo's entry when its weights are measured, else "
+                        "$ADL_KERAS_HOME/figures/NAME; never the installed package)")
     p.set_defaults(fn=_cmd_evaluate)
     p = sub.add_parser("export", help="export a pretrained entry")
     p.add_argument("name")

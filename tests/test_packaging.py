@@ -40,7 +40,7 @@ def _lower_bound(req):
 
 
 def test_install_requires_are_ranges_except_the_documented_shap_pin():
-    for req in _requirements() + _requirements("test"):
+    for req in _requirements() + _requirements("test") + _requirements("docs"):
         ops = sorted(s.operator for s in req.specifier)
         if canonicalize_name(req.name) == "shap":
             assert ops == ["=="], req  # compat.import_shap patches shap's internals
@@ -50,7 +50,7 @@ def test_install_requires_are_ranges_except_the_documented_shap_pin():
 
 def test_constraints_pin_every_requirement_inside_its_range():
     pins = _constraints()
-    for req in _requirements() + _requirements("test"):
+    for req in _requirements() + _requirements("test") + _requirements("docs"):
         name = canonicalize_name(req.name)
         assert name in pins, f"constraints.txt does not pin {req.name}"
         assert req.specifier.contains(pins[name]), f"constraints.txt pins {name}=={pins[name]} outside {req}"

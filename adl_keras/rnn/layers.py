@@ -60,11 +60,13 @@ class TextbookLSTM(_TextbookRNN):
 
     Args:
         units (int): size of the hidden and cell state.
-        use_bias (bool, default True), unit_forget_bias (bool, default True),
-        kernel_initializer, recurrent_initializer, bias_initializer and the
-            regularizers: passed to the cell.
-        return_sequences, return_state, go_backwards, stateful, unroll,
-            zero_output_for_mask (bool, default False): as in ``keras.layers.RNN``.
+        use_bias (bool): default True; passed to the cell.
+        unit_forget_bias (bool): default True; passed to the cell.
+        **kwargs: the cell's initializers and regularizers (``kernel_initializer``,
+            ``recurrent_initializer``, ``bias_initializer`` and the regularizers), and
+            ``return_sequences``, ``return_state``, ``go_backwards``, ``stateful``,
+            ``unroll``, ``zero_output_for_mask`` (bools, default False) as in
+            ``keras.layers.RNN``.
 
     Returns:
         ``h_T`` (batch, units), or all ``h_t`` (batch, T, units) with
@@ -84,9 +86,10 @@ class TextbookGRU(_TextbookRNN):
 
     Args:
         units (int): size of the hidden state.
-        use_bias (bool, default False), initializers and regularizers: passed to the cell.
-        return_sequences, return_state, go_backwards, stateful, unroll,
-            zero_output_for_mask (bool, default False): as in ``keras.layers.RNN``.
+        use_bias (bool): default False; passed to the cell.
+        **kwargs: the cell's initializers and regularizers, and ``return_sequences``,
+            ``return_state``, ``go_backwards``, ``stateful``, ``unroll``,
+            ``zero_output_for_mask`` (bools, default False) as in ``keras.layers.RNN``.
 
     Returns:
         ``h_T`` or all ``h_t``; plus ``h_T`` with ``return_state``.

@@ -118,6 +118,12 @@ def render_card(meta):
     ]
     for key, m in meta["metrics"].items():
         lines.append(f"| {key} | {m['value']:.4f} | {m['split']} | `{m['command']}` |")
+    if meta.get("figures"):
+        # Drawn from the held-out data by `adl-zoo evaluate NAME --figures` (adl_keras.zoo.figures).
+        lines += ["", "## Pictures", ""]
+        for fig in meta["figures"]:
+            lines += [f"![{fig['caption']}]({fig['file']})", "", f"*{fig['caption']}.*", ""]
+        lines.pop()
     if meta.get("preprocessing"):
         from adl_keras.zoo.preprocessing import render
 
