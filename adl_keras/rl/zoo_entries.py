@@ -199,11 +199,9 @@ def random_policy_returns(env_id=MINATAR_ENV, episodes=100, seed=EVAL_SEED):
     return returns
 
 
-def plot_learning_curve(history, random_return, title):
+def plot_learning_curve(history, random_return, path, title):
     """Training-episode returns (moving average of 50) and greedy evaluations
-    against env steps, with the random policy's mean return; PNG bytes."""
-    import io
-
+    against env steps, with the random policy's mean return; saved as PNG."""
     import matplotlib
 
     matplotlib.use("Agg")
@@ -224,10 +222,10 @@ def plot_learning_curve(history, random_return, title):
     ax.set_title(title)
     ax.legend(loc="upper left", fontsize=8)
     fig.tight_layout()
-    out = io.BytesIO()
-    fig.savefig(out, format="png", dpi=100)
+    path.parent.mkdir(parents=True, exist_ok=True)
+    fig.savefig(path, dpi=100)
     plt.close(fig)
-    return out.getvalue()
+    return path
 
 
 def train_cnn_dqn_minatar(seed=0, progress=None, **overrides):
@@ -235,9 +233,9 @@ def train_cnn_dqn_minatar(seed=0, progress=None, **overrides):
     (conv 16 3x3, dense 128), Adam 5e-4, batch 32, 40k env steps (the CPU
     budget of a shared 2-core box: about 20 minutes), one update per step,
     hard target copy every 1000 updates, epsilon 1 -> 0.05 over 12.5k steps.
-    Returns ``learning_curve.png`` for the entry folder (``zoo.train`` writes
-    it beside the weights, in whatever zoo it writes to)."""
+    Writes ``learning_curve.png`` beside the weights."""
     from adl_keras.rl.dqn import DQN
+    from adl_keras.zoo import cards
 
     config = minatar_dqn_config(seed, **overrides)
     agent = DQN(config)
@@ -246,7 +244,8 @@ def train_cnn_dqn_minatar(seed=0, progress=None, **overrides):
                                     name="cnn_dqn_minatar_breakout")
     model.set_weights(agent.online.get_weights())
     random_return = float(np.mean(random_policy_returns()))
-    png = plot_learning_curve(history, random_return, "CNN-DQN on MinAtar Breakout")
+    png = plot_learning_curve(history, random_return, cards.entry_dir("cnn_dqn.minatar_breakout") /
+                              "learning_curve.png", "CNN-DQN on MinAtar Breakout")
     returns = np.asarray(history["episode_returns"])
     info = {
         "config": config.__dict__,
@@ -257,8 +256,7 @@ def train_cnn_dqn_minatar(seed=0, progress=None, **overrides):
         "first_100_training_episodes_mean_return": float(returns[:100].mean()) if len(returns) else None,
         "last_100_training_episodes_mean_return": float(returns[-100:].mean()) if len(returns) else None,
         "eval_curve": list(zip(history["eval_steps"], history["eval_returns"])),
-        "learning_curve": "learning_curve.png",
-        "_files": {"learning_curve.png": png},
+        "learning_curve": png.name,
         "goals": ["greedy mean return clearly above the random policy's within a ~15-30 min CPU budget; "
                   "far below published MinAtar DQN results (trained for 5M frames)", REPRODUCIBILITY],
     }

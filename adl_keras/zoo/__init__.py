@@ -364,12 +364,11 @@ def train(name, seed=0, progress=None, root=None, strategy=None, backup_dir=None
                                         "replicas": replicas}
         metrics = entry.evaluator(model)
     goals = training.pop("goals", None)
-    files = training.pop("_files", None)  # recipe-made files (bytes), written beside the weights
     if not chief:
         # Other workers computed the same model; only the chief writes anything lasting.
         return {"metrics": {k: {"value": v} for k, v in metrics.items() if not k.startswith("_")},
                 "written": False}
-    meta = cards.write_entry(entry, model, metrics, training=training, goals=goals, root=root, files=files)
+    meta = cards.write_entry(entry, model, metrics, training=training, goals=goals, root=root)
     if backup_dir is not None:
         shutil.rmtree(backup_dir, ignore_errors=True)
     return meta

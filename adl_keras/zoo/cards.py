@@ -142,7 +142,7 @@ def render_card(meta):
     return "\n".join(lines)
 
 
-def write_entry(entry, model, metrics, training=None, goals=None, root=None, files=None):
+def write_entry(entry, model, metrics, training=None, goals=None, root=None):
     """Saves weights, meta.json and the card of a freshly trained entry.
 
     Args:
@@ -152,8 +152,6 @@ def write_entry(entry, model, metrics, training=None, goals=None, root=None, fil
         training, goals: recorded in the card.
         root: the zoo folder to write into (default: the user zoo,
             ``$ADL_KERAS_HOME/zoo``; never the installed package unless given).
-        files: dict of file name to bytes a recipe made (e.g. a learning-curve
-            PNG), written atomically beside the weights before the switch.
 
     The entry is swapped as a whole: the weights get a content-addressed name
     (``weights-<sha256[:16]>.weights.h5``) beside the old ones, meta.json is
@@ -163,13 +161,7 @@ def write_entry(entry, model, metrics, training=None, goals=None, root=None, fil
     """
     root = Path(root) if root is not None else store.user_zoo_dir()
     folder = entry_dir(entry.name, root)
-    for name in files or {}:
-        if not isinstance(name, str) or Path(name).name != name or name in (META_FILE, CARD_FILE):
-            raise ValueError(f"files must map plain file names (not {META_FILE} or {CARD_FILE}) to bytes. "
-                             f"Received: a file named {name!r}")
     weights, sha256, size = store.save_weights_content_addressed(model, folder)
-    for name, data in (files or {}).items():
-        store.atomic_write_bytes(folder / name, bytes(data))
     split = metrics.pop("_split", "test")
     meta = {
         "name": entry.name,
