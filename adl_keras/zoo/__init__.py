@@ -352,6 +352,11 @@ def train(name, seed=0, progress=None, root=None, strategy=None, backup_dir=None
         root = store.writable_dir(store.user_zoo_dir(), what)
     elif chief:
         root = store.writable_dir(root, f"root={str(root)!r}")
+    import keras
+
+    # Seeds Python, NumPy and the backend before the recipe runs, so whatever the
+    # recipe creates first (a model, a shuffle) is seeded even if it forgets to.
+    keras.utils.set_random_seed(seed)
     start = time.perf_counter()
     with distribute.recipe_run(strategy, backup_dir) as run:
         result = entry.recipe(seed=seed, progress=progress if chief else None, **recipe_kwargs)
