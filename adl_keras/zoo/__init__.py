@@ -369,11 +369,12 @@ def train(name, seed=0, progress=None, root=None, strategy=None, backup_dir=None
                                         "replicas": replicas}
         metrics = entry.evaluator(model)
     goals = training.pop("goals", None)
+    files = training.pop("files", None)  # e.g. a learning curve, written beside the card
     if not chief:
         # Other workers computed the same model; only the chief writes anything lasting.
         return {"metrics": {k: {"value": v} for k, v in metrics.items() if not k.startswith("_")},
                 "written": False}
-    meta = cards.write_entry(entry, model, metrics, training=training, goals=goals, root=root)
+    meta = cards.write_entry(entry, model, metrics, training=training, goals=goals, root=root, files=files)
     if backup_dir is not None:
         shutil.rmtree(backup_dir, ignore_errors=True)
     return meta

@@ -279,3 +279,19 @@ def test_real_kill_at_every_step(home, models, tmp_path):
         assert accuracy == (0.9 if switched else 0.1), step
         expected = new.get_weights()[0] if switched else old.get_weights()[0]
         np.testing.assert_array_equal(kernel, expected)
+
+
+def test_files_beside_the_card_are_written_before_the_switch(home, models):
+    entry, old, _ = models
+    root = store.user_zoo_dir()
+    seen = []
+    store._fault_hook = seen.append
+    try:
+        cards.write_entry(entry, old, {"accuracy": 0.1, "_split": "test"}, root=root, files={"curve.png": b"png"})
+    finally:
+        store._fault_hook = None
+    assert (root / "lenet5.digits" / "curve.png").read_bytes() == b"png"
+    assert seen.index("rename:curve.png") < seen.index("rename:meta.json")
+    for bad in ("../curve.png", "meta.json"):
+        with pytest.raises(ValueError, match="files"):
+            cards.write_entry(entry, old, {"accuracy": 0.1, "_split": "test"}, root=root, files={bad: b"x"})
