@@ -30,14 +30,12 @@ def _trained_shipped_entries():
 
 # Shipped cards the seeded recipes are known not to reproduce (strict: an entry
 # that starts to match fails here, so it leaves this list once re-shipped).
-# All come from `_fit_on`, which built the model before seeding until the
+# Both come from `_fit_on`, which built the model before seeding until the
 # recipes were fixed, so their shipped weights grew from an unseeded init.
 NOT_REPRODUCED = {
     "vgg_small.shapes32": "seed 0 stays at chance (val 0.105, stopped after 10 of 45 epochs; test 0.100 vs the "
                           "card's 0.862): the recipe needs a change before it is re-shipped",
     "resnet_small.shapes32": "shipped from an unseeded initialisation; not yet retrained with the seeded recipe",
-    "resnet_small.glyphs32": "shipped from an unseeded initialisation (test 0.8800); the seeded recipe gives 0.8842 "
-                             "(seed 0). resnet_small.digits10shot is fine-tuned from it: re-ship both together",
 }
 
 
