@@ -496,8 +496,8 @@ def atomic_write_bytes(path, data, step=None):
 
     The file gets the umask's mode (not mkstemp's 0600); the folder is fsynced
     after the rename, so after a crash ``path`` holds either the old or the new
-    bytes, whole. On any failure (a full disk: ``OSError`` ENOSPC) the
-    temporary file is removed and ``path`` is untouched.
+    bytes, whole. On any failure (a full disk: ``OSError`` ENOSPC, naming
+    ``path``) the temporary file is removed and ``path`` is untouched.
 
     Args:
         path: the destination file.
@@ -520,9 +520,12 @@ def atomic_write_bytes(path, data, step=None):
         os.replace(tmp, path)
         _step(f"fsync-dir:{step}")
         fsync_dir(path.parent)
-    except BaseException:
+    except BaseException as err:
         if os.path.exists(tmp):
             os.unlink(tmp)
+        if isinstance(err, OSError) and err.filename is None and err.errno is not None:
+            # A failed write() names no file; the user needs to know which disk filled.
+            raise OSError(err.errno, err.strerror or str(err), str(path)) from err
         raise
     return path
 

@@ -158,6 +158,7 @@ def test_full_disk_keeps_old_entry(tmp_path, monkeypatch, models):
         finally:
             store._fault_hook = None
         assert err.value.errno == errno.ENOSPC, err.value
+        assert str(root / "lenet5.digits") in str(err.value)  # names the file that did not fit
         accuracy, kernel = _loaded_state(root)
         assert accuracy == 0.1
         np.testing.assert_array_equal(kernel, old.get_weights()[0])
