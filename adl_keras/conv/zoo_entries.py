@@ -12,8 +12,11 @@ DIGIT_CLASSES = [str(d) for d in range(10)]
 def _fit_on(dataset, builder, build_kwargs, config, goal, progress):
     """Builds ``builder(**build_kwargs)``, fits it on ``dataset`` with
     :func:`adl_keras.training.fit_classifier` and records the card's goal."""
+    import keras
+
     from adl_keras import data
 
+    keras.utils.set_random_seed(config.seed)  # before the model is built: seeds the initial weights too
     model = builder(**build_kwargs)
     info = training.fit_summary(training.fit_classifier(model, data.load(dataset), config, progress))
     info["goals"] = [goal]

@@ -288,14 +288,13 @@ def _fashion_recipe(entry_name, discriminator, config, generator_name):
 
         from adl_keras import data
         from adl_keras.gan.training import train_gan
-        from adl_keras.zoo import cards, store
 
         cfg = dataclasses.replace(config, seed=seed, **overrides)
         images = np.asarray(data.load("fashion_mnist").train[0])
         keras.utils.set_random_seed(seed)
         generator = dcgan_generator(**FASHION_GENERATOR_KWARGS, name=generator_name)
         gan, info = train_gan(generator, discriminator(), images, cfg, progress)
-        store.atomic_write_bytes(cards.entry_dir(entry_name) / SAMPLE_GRID_FILE, sample_grid_png(gan.generator))
+        info["files"] = {SAMPLE_GRID_FILE: sample_grid_png(gan.generator)}  # written beside the card
         info["data"] = "fashion_mnist train split (54,000 images, 28x28x1, [0, 1])"
         info["sample_grid"] = f"{SAMPLE_GRID_FILE} (64 samples, z seed 0)"
         info["goals"] = list(FASHION_GOALS)

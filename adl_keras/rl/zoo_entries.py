@@ -6,6 +6,10 @@ tolerances only cover floating-point differences between machines that could
 flip a near-tied argmax.
 """
 
+import io
+import os
+from pathlib import Path
+
 import numpy as np
 
 from adl_keras.rl import qnetworks
@@ -199,9 +203,13 @@ def random_policy_returns(env_id=MINATAR_ENV, episodes=100, seed=EVAL_SEED):
     return returns
 
 
+LEARNING_CURVE_FILE = "learning_curve.png"
+
+
 def plot_learning_curve(history, random_return, path, title):
     """Training-episode returns (moving average of 50) and greedy evaluations
-    against env steps, with the random policy's mean return; saved as PNG."""
+    against env steps, with the random policy's mean return; saved as PNG to
+    ``path`` (a file name or a binary file object)."""
     import matplotlib
 
     matplotlib.use("Agg")
@@ -222,8 +230,9 @@ def plot_learning_curve(history, random_return, path, title):
     ax.set_title(title)
     ax.legend(loc="upper left", fontsize=8)
     fig.tight_layout()
-    path.parent.mkdir(parents=True, exist_ok=True)
-    fig.savefig(path, dpi=100)
+    if isinstance(path, (str, os.PathLike)):
+        Path(path).parent.mkdir(parents=True, exist_ok=True)
+    fig.savefig(path, dpi=100, format="png")
     plt.close(fig)
     return path
 
@@ -233,9 +242,8 @@ def train_cnn_dqn_minatar(seed=0, progress=None, **overrides):
     (conv 16 3x3, dense 128), Adam 5e-4, batch 32, 40k env steps (the CPU
     budget of a shared 2-core box: about 20 minutes), one update per step,
     hard target copy every 1000 updates, epsilon 1 -> 0.05 over 12.5k steps.
-    Writes ``learning_curve.png`` beside the weights."""
+    Returns ``learning_curve.png`` for the card's folder (``info["files"]``)."""
     from adl_keras.rl.dqn import DQN
-    from adl_keras.zoo import cards
 
     config = minatar_dqn_config(seed, **overrides)
     agent = DQN(config)
@@ -244,8 +252,8 @@ def train_cnn_dqn_minatar(seed=0, progress=None, **overrides):
                                     name="cnn_dqn_minatar_breakout")
     model.set_weights(agent.online.get_weights())
     random_return = float(np.mean(random_policy_returns()))
-    png = plot_learning_curve(history, random_return, cards.entry_dir("cnn_dqn.minatar_breakout") /
-                              "learning_curve.png", "CNN-DQN on MinAtar Breakout")
+    png = io.BytesIO()
+    plot_learning_curve(history, random_return, png, "CNN-DQN on MinAtar Breakout")
     returns = np.asarray(history["episode_returns"])
     info = {
         "config": config.__dict__,
@@ -256,7 +264,8 @@ def train_cnn_dqn_minatar(seed=0, progress=None, **overrides):
         "first_100_training_episodes_mean_return": float(returns[:100].mean()) if len(returns) else None,
         "last_100_training_episodes_mean_return": float(returns[-100:].mean()) if len(returns) else None,
         "eval_curve": list(zip(history["eval_steps"], history["eval_returns"])),
-        "learning_curve": png.name,
+        "learning_curve": LEARNING_CURVE_FILE,
+        "files": {LEARNING_CURVE_FILE: png.getvalue()},
         "goals": ["greedy mean return clearly above the random policy's within a ~15-30 min CPU budget; "
                   "far below published MinAtar DQN results (trained for 5M frames)", REPRODUCIBILITY],
     }

@@ -84,8 +84,11 @@ def mse_evaluator(dataset_name, split="test", **load_kwargs):
 
 def train_seq_digits(cell, seed=0, progress=None, epochs=150):
     """Recipe of ``{lstm,gru}.seq_digits``: rows as time steps, Adam 3e-3, batch 32, early stopping on val."""
+    import keras
+
     from adl_keras import data
 
+    keras.utils.set_random_seed(seed)  # before the model is built: seeds the initial weights too
     ds = data.load("seq_digits")
     model = sequence_classifier((8, 8), 10, cell=cell, units=64, name=f"{cell}_seq_digits")
     info = training.fit_summary(training.fit_classifier(

@@ -352,6 +352,11 @@ def train(name, seed=0, progress=None, root=None, strategy=None, backup_dir=None
         root = store.writable_dir(store.user_zoo_dir(), what)
     elif chief:
         root = store.writable_dir(root, f"root={str(root)!r}")
+    import keras
+
+    # Seeds Python, NumPy and the backend before the recipe runs, so whatever the
+    # recipe creates first (a model, a shuffle) is seeded even if it forgets to.
+    keras.utils.set_random_seed(seed)
     start = time.perf_counter()
     with distribute.recipe_run(strategy, backup_dir) as run:
         result = entry.recipe(seed=seed, progress=progress if chief else None, **recipe_kwargs)
@@ -364,11 +369,12 @@ def train(name, seed=0, progress=None, root=None, strategy=None, backup_dir=None
                                         "replicas": replicas}
         metrics = entry.evaluator(model)
     goals = training.pop("goals", None)
+    files = training.pop("files", None)  # e.g. a learning curve, written beside the card
     if not chief:
         # Other workers computed the same model; only the chief writes anything lasting.
         return {"metrics": {k: {"value": v} for k, v in metrics.items() if not k.startswith("_")},
                 "written": False}
-    meta = cards.write_entry(entry, model, metrics, training=training, goals=goals, root=root)
+    meta = cards.write_entry(entry, model, metrics, training=training, goals=goals, root=root, files=files)
     if backup_dir is not None:
         shutil.rmtree(backup_dir, ignore_errors=True)
     return meta

@@ -142,7 +142,7 @@ def render_card(meta):
     return "\n".join(lines)
 
 
-def write_entry(entry, model, metrics, training=None, goals=None, root=None):
+def write_entry(entry, model, metrics, training=None, goals=None, root=None, files=None):
     """Saves weights, meta.json and the card of a freshly trained entry.
 
     Args:
@@ -152,6 +152,9 @@ def write_entry(entry, model, metrics, training=None, goals=None, root=None):
         training, goals: recorded in the card.
         root: the zoo folder to write into (default: the user zoo,
             ``$ADL_KERAS_HOME/zoo``; never the installed package unless given).
+        files: optional ``{file name: bytes}`` written beside the card before
+            meta.json is switched (a recipe returns them as ``info["files"]``,
+            e.g. a learning curve); recipes never write into a zoo folder themselves.
 
     The entry is swapped as a whole: the weights get a content-addressed name
     (``weights-<sha256[:16]>.weights.h5``) beside the old ones, meta.json is
@@ -161,6 +164,11 @@ def write_entry(entry, model, metrics, training=None, goals=None, root=None):
     """
     root = Path(root) if root is not None else store.user_zoo_dir()
     folder = entry_dir(entry.name, root)
+    for file_name, data in (files or {}).items():
+        if Path(file_name).name != file_name or file_name in (META_FILE, CARD_FILE):
+            raise ValueError(f"files must map plain file names other than the card's to bytes. "
+                             f"Received: files key {file_name!r}")
+        store.atomic_write_bytes(folder / file_name, data)
     weights, sha256, size = store.save_weights_content_addressed(model, folder)
     split = metrics.pop("_split", "test")
     meta = {

@@ -15,6 +15,7 @@ Environment:
 
 import hashlib
 import http.client
+import io
 import os
 import shutil
 import tempfile
@@ -490,95 +491,92 @@ def fetch(source, sha256=None, size=None, md5=None, max_bytes=None, deadline_s=N
         ) from err
 
 
-def atomic_write_bytes(path, data):
+def atomic_write_bytes(path, data, step=None):
     """Writes ``data`` to ``path`` through a temporary file, fsync and a rename.
 
     The file gets the umask's mode (not mkstemp's 0600); the folder is fsynced
     after the rename, so after a crash ``path`` holds either the old or the new
-    bytes, whole.
+    bytes, whole. On any failure (a full disk: ``OSError`` ENOSPC, naming
+    ``path``) the temporary file is removed and ``path`` is untouched.
+
+    Args:
+        path: the destination file.
+        data: bytes.
+        step: the name the fault-injection steps use (default ``path``'s name).
     """
     path = Path(path)
+    step = step or path.name
     path.parent.mkdir(parents=True, exist_ok=True)
     fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".part", dir=path.parent)
     try:
         with os.fdopen(fd, "wb") as out:
-            _step(f"write:{path.name}")
+            _step(f"write:{step}")
             out.write(data)
             out.flush()
-            _step(f"fsync:{path.name}")
+            _step(f"fsync:{step}")
             os.fsync(out.fileno())
             _publish_mode(out.fileno())
-        _step(f"rename:{path.name}")
+        _step(f"rename:{step}")
         os.replace(tmp, path)
-        _step(f"fsync-dir:{path.name}")
+        _step(f"fsync-dir:{step}")
         fsync_dir(path.parent)
-    except BaseException:
+    except BaseException as err:
         if os.path.exists(tmp):
             os.unlink(tmp)
+        if isinstance(err, OSError) and err.filename is None and err.errno is not None:
+            # A failed write() names no file; the user needs to know which disk filled.
+            raise OSError(err.errno, err.strerror or str(err), str(path)) from err
         raise
     return path
+
+
+class _InMemoryWeightsFile(io.BytesIO):
+    """A ``.weights.h5`` file in memory, for ``model.save_weights``.
+
+    Keras' HDF5 store writes to an ``io.BytesIO`` as it does inside ``.keras``
+    archives; ``save_weights`` only checks that ``str(filepath)`` ends in
+    ``.weights.h5`` (Keras 3.15).
+    """
+
+    def __str__(self):
+        return "in-memory.weights.h5"
+
+
+def weights_bytes(model):
+    """``model.save_weights`` serialised in memory: the bytes of a ``.weights.h5`` file.
+
+    HDF5 never writes to disk here. Writing straight to a file, a full disk
+    made h5py fail half-way and keep the file open, and HDF5 crashed the
+    process at exit (SIGSEGV) after the error had been reported; the bytes
+    now go to disk through :func:`atomic_write_bytes`, which fails with a plain
+    ``OSError`` and leaves nothing behind.
+
+    Returns:
+        bytes, loadable with ``model.load_weights`` once written to a ``.weights.h5`` file.
+    """
+    buffer = _InMemoryWeightsFile()
+    model.save_weights(buffer, overwrite=True)
+    return buffer.getvalue()
 
 
 def save_weights_content_addressed(model, folder):
     """Saves ``model``'s weights as ``folder/weights-<sha256[:16]>.weights.h5``.
 
-    The file is written under a temporary name, fsynced, hashed and renamed
-    to its content-addressed name, so it never replaces a file a reader may be
+    The weights are serialised in memory (:func:`weights_bytes`), hashed, and
+    written under a temporary name, fsynced and renamed to their
+    content-addressed name, so the file never replaces one a reader may be
     loading (different content, different name).
 
     Returns:
         (path, sha256, size).
     """
-    folder = Path(folder)
-    folder.mkdir(parents=True, exist_ok=True)
-    fd, tmp = tempfile.mkstemp(prefix=".tmp-", suffix=".weights.h5", dir=folder)
-    os.close(fd)
-    try:
-        _step("write:weights")
-        model.save_weights(tmp, overwrite=True)
-        fd = os.open(tmp, os.O_RDONLY)
-        try:
-            _step("fsync:weights")
-            os.fsync(fd)
-            _publish_mode(fd)
-            data = b"".join(iter(lambda: os.read(fd, _CHUNK), b""))
-        finally:
-            os.close(fd)
-        sha256 = hashlib.sha256(data).hexdigest()
-        path = folder / f"weights-{sha256[:16]}.weights.h5"
-        _step("rename:weights")
-        os.replace(tmp, path)
-        _step("fsync-dir:weights")
-        fsync_dir(folder)
-    except BaseException:
-        if os.path.exists(tmp):
-            os.unlink(tmp)
-        raise
+    data = weights_bytes(model)
+    sha256 = hashlib.sha256(data).hexdigest()
+    path = atomic_write_bytes(Path(folder) / f"weights-{sha256[:16]}.weights.h5", data, step="weights")
     return path, sha256, len(data)
 
 
 def atomic_save_weights(model, path):
-    """``model.save_weights`` to a temporary file, fsynced, then renamed to ``path``."""
-    path = Path(path)
-    path.parent.mkdir(parents=True, exist_ok=True)
-    fd, tmp = tempfile.mkstemp(prefix=".tmp-", suffix=".weights.h5", dir=path.parent)
-    os.close(fd)
-    try:
-        _step(f"write:{path.name}")
-        model.save_weights(tmp, overwrite=True)
-        fd = os.open(tmp, os.O_RDONLY)
-        try:
-            _step(f"fsync:{path.name}")
-            os.fsync(fd)
-            _publish_mode(fd)
-        finally:
-            os.close(fd)
-        _step(f"rename:{path.name}")
-        os.replace(tmp, path)
-        _step(f"fsync-dir:{path.name}")
-        fsync_dir(path.parent)
-    except BaseException:
-        if os.path.exists(tmp):
-            os.unlink(tmp)
-        raise
-    return path
+    """``model.save_weights(path)``, atomically: serialised in memory, then
+    written through a temporary file, fsynced and renamed to ``path``."""
+    return atomic_write_bytes(path, weights_bytes(model))

@@ -172,7 +172,8 @@ def tiny_entry():
 
     def recipe(seed=0, progress=None):
         keras.utils.set_random_seed(seed)
-        return build(), {"goals": ["none"]}
+        # A file for the card's folder (a learning curve, a sample grid): zoo.train writes it.
+        return build(), {"goals": ["none"], "files": {"curve.png": b"\x89PNG curve"}}
 
     registry.register("tiny.h13", build, topic="explain", task="tabular-classification", dataset="none",
                       input_shape=(4,), recipe=recipe, evaluator=lambda m: {"score": 0.5, "_split": "test"})
@@ -191,6 +192,8 @@ def test_train_writes_the_user_zoo_not_the_package(capsys, tiny_entry, home, tmp
         assert list(shipped.iterdir()) == []
         folder = home / "zoo" / tiny_entry
         assert str(folder) in out and (folder / "meta.json").exists()
+        assert (folder / "curve.png").read_bytes() == b"\x89PNG curve"
+        assert "files" not in json.loads((folder / "meta.json").read_text())["training"]
         assert zoo.load_model(tiny_entry).load_report.source == "user"  # it ships no weights
         code, out, _ = run(capsys, "evaluate", tiny_entry, "--against", "user", "--json")
         assert code == 0 and json.loads(out)["match"]

@@ -165,8 +165,8 @@ def test_atomic_write_leaves_no_partial_file(tmp_path):
         pass
 
     class Exploding:
-        def save_weights(self, path, overwrite=True):
-            Path(path).write_bytes(b"half")
+        def save_weights(self, target, overwrite=True):
+            target.write(b"half")  # the in-memory .weights.h5 file
             raise Boom()
 
     with pytest.raises(Boom):
