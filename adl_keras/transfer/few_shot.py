@@ -1,37 +1,35 @@
-"""Few-shot transfer from a procedural-data backbone to scikit-learn digits.
+"""Few-shot transfer from digit-free pretraining to scikit-learn digits.
 
-The experiment behind ``benchmarks/bench_transfer_few_shot.py`` and the
-``resnet_small.digits10shot`` zoo entry: ``shots`` labelled digits per class
-(drawn with a seed from the fixed train split), resized 8x8 -> 32x32 and
-grey -> RGB inside the model, three ways:
+The experiment behind ``benchmarks/bench_transfer_few_shot.py`` (the
+learning curve) and the ``resnet_small.digits1shot`` /
+``resnet_small.digits10shot`` zoo entries: ``shots`` labelled digits per
+class, drawn with a seed from the fixed train split, resized inside the
+model to the backbone's input size, three ways:
 
 (a) ``scratch``: the same network, randomly initialised, trained on the shots;
-(b) ``frozen``: the pretrained backbone (``FewShotConfig.backbone``, default
-    :data:`BACKBONE`) frozen, a new softmax head trained on its features;
+(b) ``probe``: the pretrained backbone frozen (BatchNorm in inference mode),
+    a new softmax head trained on its features;
 (c) ``fine_tune``: two-phase fine-tuning (:func:`adl_keras.transfer.fine_tune`):
-    the head first (backbone and BatchNorm frozen), then the whole backbone
-    at a 3x lower learning rate with BatchNorm allowed to adapt.
+    the head first (that is (b)), then the whole backbone.
 
-Accuracy is measured on the fixed digits test split (360 images). The
-backbone and hyperparameters were chosen on the digits validation split
-(``run_seed(..., split="val")``), never on test; no validation labels are
-used for training.
+Backbones (neither saw a digit): ``resnet_small.glyphs32`` (procedural
+Bezier-stroke glyphs, :mod:`adl_keras.data.glyphs`; the digits are resized to
+32x32 and repeated to RGB) and ``resnet_small.fashion_mnist`` (real
+Fashion-MNIST clothing; the digits are resized to 28x28 and stay grey).
 
-The default backbone is ``resnet_small.glyphs32``, pretrained on procedural
-stroke glyphs (:mod:`adl_keras.data.glyphs`: generic Bezier-stroke classes, no
-digits or fonts). ``resnet_small.shapes32`` (coloured geometric shapes) is the
-alternative, and ``resnet_small.fashion_mnist`` (real 28x28 clothing images,
-no digits; the digits are resized to 28x28 and stay grey) a third; on the
-validation split (seeds 0-2) shapes32's frozen features reached
-0.50-0.53 and its fine-tuning 0.87-0.91, below training from scratch
-(0.88-0.91), while glyphs32 gave 0.79-0.81 frozen and 0.93-0.94 fine-tuned.
-resnet_small.fashion_mnist, measured on seed 0 only (val), gave 0.81 frozen and
-0.96 fine-tuned (one seed: not enough evidence to change the default).
+:class:`CurveRunner` trains the three for one backbone with each network
+traced once; :func:`select_hyperparameters` chooses learning rates, update
+counts and phase 2's BatchNorm mode on the digits *validation* split with
+seeds disjoint from the evaluation seeds; :func:`evaluate_seed` scores the
+test split once per seed with those choices; :func:`summarise` gives the
+medians and bootstrap intervals.
 
 Example:
     >>> from adl_keras.transfer import few_shot
-    >>> few_shot.run_seed(0)
-    {'scratch': ..., 'frozen': ..., 'fine_tune': ...}
+    >>> runner = few_shot.CurveRunner("resnet_small.glyphs32")
+    >>> chosen = few_shot.select_hyperparameters(runner, shots=1)
+    >>> few_shot.evaluate_seed(runner, 1, seed=0, chosen=chosen)
+    {'scratch': ..., 'probe': ..., 'fine_tune': ...}
 """
 
 import dataclasses
@@ -43,7 +41,7 @@ BACKBONE = "resnet_small.glyphs32"
 
 @dataclasses.dataclass
 class FewShotConfig:
-    """Hyperparameters of the few-shot comparison.
+    """Hyperparameters of one few-shot fine-tuning (the zoo recipes and :func:`run_seed`).
 
     Attributes:
         shots: labelled examples per class (default 10).
@@ -55,13 +53,16 @@ class FewShotConfig:
         learning_rate: Adam rate of phase 2 of (c) (default 1e-3, a third of the head's).
         unfreeze_stages: stages unfrozen in phase 2 (default "all").
         keep_batchnorm_frozen: BatchNorm in inference mode in phase 2 (default
-            False: grey digits are far from the coloured shapes the statistics
-            come from, and letting BN adapt in phase 2 measured better on seed
-            0, 0.914 vs 0.800; phase 1 always runs BN in inference mode).
+            False; phase 1 always runs BN in inference mode). The zoo
+            entries' values (:data:`ENTRY_CONFIGS`) are chosen on validation
+            by the learning-curve benchmark; these defaults are only a
+            starting point for :func:`run_seed`.
         adapt_batchnorm: re-estimate BatchNorm statistics on the shots first (default False).
         batch_size: minibatch size (default 20).
         backbone: zoo entry whose weights (b) and (c) start from (default
             :data:`BACKBONE`).
+        cache_features: phase 1 on backbone features computed once
+            (default True; see :class:`~adl_keras.transfer.FineTuneConfig`).
     """
 
     shots: int = 10
@@ -76,10 +77,31 @@ class FewShotConfig:
     adapt_batchnorm: bool = False
     batch_size: int = 20
     backbone: str = BACKBONE
+    cache_features: bool = True
 
     def __post_init__(self):
         if isinstance(self.shots, bool) or not isinstance(self.shots, int) or self.shots < 1:
             raise ValueError(f"shots must be a positive int. Received: shots={self.shots!r}")
+
+
+# The digits adapter of each backbone (what :func:`digits_architecture` reads
+# from the zoo card), written out so entries can be registered without
+# reading other entries.
+ENTRY_ARCHITECTURES = {
+    "resnet_small.glyphs32": {"image_size": 32, "grey_to_rgb": True},
+    "resnet_small.fashion_mnist": {"image_size": 28, "grey_to_rgb": False, "widths": (32, 64, 128)},
+}
+
+# The zoo entries resnet_small.digits{k}shot: backbone and hyperparameters
+# chosen on the digits validation split by benchmarks/bench_transfer_few_shot.py
+# (details.curves[backbone][k].selection in its JSON), update counts turned
+# into epochs at batch size 20 (k=10: 5 updates per epoch; k=1: 1).
+ENTRY_CONFIGS = {
+    10: FewShotConfig(shots=10, head_epochs=60, head_learning_rate=3e-3, epochs=40, learning_rate=1e-3,
+                      keep_batchnorm_frozen=False, backbone="resnet_small.glyphs32"),
+    1: FewShotConfig(shots=1, head_epochs=60, head_learning_rate=3e-3, epochs=40, learning_rate=1e-3,
+                     keep_batchnorm_frozen=False, backbone="resnet_small.glyphs32"),
+}
 
 
 def resnet_small_digits(num_classes=10, input_shape=(8, 8, 1), image_size=32, grey_to_rgb=True,
@@ -205,7 +227,8 @@ def train_transfer(train, config, seed, two_phase=True, progress=None):
                          epochs=config.epochs if two_phase else 0, learning_rate=config.learning_rate,
                          unfreeze_stages=config.unfreeze_stages,
                          keep_batchnorm_frozen=config.keep_batchnorm_frozen,
-                         adapt_batchnorm=config.adapt_batchnorm, batch_size=config.batch_size, seed=seed)
+                         adapt_batchnorm=config.adapt_batchnorm, batch_size=config.batch_size, seed=seed,
+                         cache_features=config.cache_features)
     result = fine_tune(model, train, None, cfg, progress)
     return model, result
 
