@@ -97,10 +97,10 @@ ENTRY_ARCHITECTURES = {
 # (details.curves[backbone][k].selection in its JSON), update counts turned
 # into epochs at batch size 20 (k=10: 5 updates per epoch; k=1: 1).
 ENTRY_CONFIGS = {
-    10: FewShotConfig(shots=10, head_epochs=60, head_learning_rate=3e-3, epochs=40, learning_rate=1e-3,
-                      keep_batchnorm_frozen=False, backbone="resnet_small.glyphs32"),
-    1: FewShotConfig(shots=1, head_epochs=60, head_learning_rate=3e-3, epochs=40, learning_rate=1e-3,
-                     keep_batchnorm_frozen=False, backbone="resnet_small.glyphs32"),
+    10: FewShotConfig(shots=10, head_epochs=80, head_learning_rate=0.01, epochs=12,
+                      learning_rate=0.001, keep_batchnorm_frozen=False, backbone='resnet_small.fashion_mnist'),
+    1: FewShotConfig(shots=1, head_epochs=200, head_learning_rate=0.01, epochs=40,
+                     learning_rate=0.001, keep_batchnorm_frozen=False, backbone='resnet_small.fashion_mnist'),
 }
 
 

@@ -11,7 +11,7 @@ from adl_keras import cli
 from adl_keras.zoo import store
 
 CHEAP = ["lenet5.digits", "mlp.wine", "mlp.breast_cancer", "qtable.frozenlake4x4", "dqn.cartpole",
-         "resnet_small.digits10shot"]
+         "resnet_small.digits10shot", "resnet_small.digits1shot"]
 
 
 @pytest.mark.slow
