@@ -185,8 +185,10 @@ def _fit_head_on_features(model, train, val_data, config, fit, callbacks, verbos
                          f"Received: train={type(train).__name__}")
     if not surface.has_layer(model, surface.FEATURES):
         raise ValueError(f"cache_features=True needs a 'features' layer. Received: model={model.name!r}")
-    extractor = keras.Model(model.inputs, model.get_layer(surface.FEATURES).output)
-    head_model = _head_model(model)
+    # Built in the model's strategy (MirroredStrategy, MultiWorkerMirroredStrategy), like its optimizer.
+    with model.distribute_strategy.scope():
+        extractor = keras.Model(model.inputs, model.get_layer(surface.FEATURES).output)
+        head_model = _head_model(model)
     _compile(head_model, lambda: keras.optimizers.Adam(config.head_learning_rate), config)
     fit = dict(fit, x=extractor.predict(train[0], batch_size=256, verbose=0))
     if val_data is not None:
