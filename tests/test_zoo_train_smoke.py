@@ -16,7 +16,7 @@ SMOKE = [
     ("dcgan.digits", {"epochs": 1}),                               # gan
     ("dqn.cartpole", {"total_steps": 600}),                        # rl (100 learner updates)
     ("qtable.frozenlake4x4", {"episodes": 300}),                   # rl, tabular
-    ("resnet_small.digits10shot", {"head_epochs": 1, "epochs": 1}),  # transfer
+    ("resnet_small.digits1shot", {"head_epochs": 1, "epochs": 1}),   # transfer
     ("mlp.wine", {"epochs": 1}),                                   # explain
 ]
 

@@ -58,6 +58,14 @@ class FineTuneConfig:
         jit_compile: passed to ``compile`` (default False: XLA compilation
             costs seconds per phase, more than it saves on few-shot data;
             use "auto" for long runs).
+        cache_features: run phase 1 on backbone features computed once
+            (default False). With the backbone frozen and BatchNorm in
+            inference mode, phase 1 sees the same ``features`` every epoch,
+            so training the head layers on them is the same computation
+            without a backbone forward pass per step (the "feature
+            extraction" route of the Keras transfer-learning guide). Needs
+            ``train`` (and ``val``) as ``(x, y)`` arrays and a head that is a
+            chain of layers after ``features``.
     """
 
     head_epochs: int = 20
@@ -74,6 +82,7 @@ class FineTuneConfig:
     seed: int = 0
     verbose: int = 0
     jit_compile: object = False
+    cache_features: bool = False
 
     def __post_init__(self):
         for field in ("head_epochs", "epochs", "batch_size"):
@@ -154,6 +163,40 @@ def _compile(model, make_optimizer, config):
                       jit_compile=config.jit_compile)
 
 
+def _head_model(model):
+    """The part of ``model`` after ``features``, as a model on feature vectors.
+
+    Keras builds it from the functional graph, so its layers are ``model``'s
+    own objects: training it trains ``model``'s head in place.
+    """
+    import keras
+
+    if len(model.outputs) != 1:
+        raise ValueError(f"cache_features=True needs a single-output model. Received: model={model.name!r}")
+    return keras.Model(model.get_layer(surface.FEATURES).output, model.outputs[0], name=f"{model.name}_head")
+
+
+def _fit_head_on_features(model, train, val_data, config, fit, callbacks, verbose):
+    """Phase 1 on features computed once; the head layers are shared, so ``model`` is trained in place."""
+    import keras
+
+    if not isinstance(train, (tuple, list)) or (val_data is not None and not isinstance(val_data, tuple)):
+        raise ValueError("cache_features=True needs train and val as (x, y) arrays. "
+                         f"Received: train={type(train).__name__}")
+    if not surface.has_layer(model, surface.FEATURES):
+        raise ValueError(f"cache_features=True needs a 'features' layer. Received: model={model.name!r}")
+    # Built in the model's strategy (MirroredStrategy, MultiWorkerMirroredStrategy), like its optimizer.
+    with model.distribute_strategy.scope():
+        extractor = keras.Model(model.inputs, model.get_layer(surface.FEATURES).output)
+        head_model = _head_model(model)
+    _compile(head_model, lambda: keras.optimizers.Adam(config.head_learning_rate), config)
+    fit = dict(fit, x=extractor.predict(train[0], batch_size=256, verbose=0))
+    if val_data is not None:
+        val_data = (extractor.predict(val_data[0], batch_size=256, verbose=0),) + tuple(val_data[1:])
+    return head_model.fit(**fit, validation_data=val_data, epochs=config.head_epochs, verbose=verbose,
+                          callbacks=callbacks)
+
+
 def fine_tune(model, train, val=None, config=None, progress=None, *, validation_data=None, callbacks=None,
               verbose=None, **fit_kwargs):
     """Two-phase fine-tuning of a model following the builder conventions.
@@ -209,9 +252,13 @@ def fine_tune(model, train, val=None, config=None, progress=None, *, validation_
     # Phase 1: head only.
     model.trainable = True
     freezing.freeze(model)
-    _compile(model, lambda: keras.optimizers.Adam(config.head_learning_rate), config)
-    head = model.fit(**fit, validation_data=val_data, epochs=config.head_epochs, verbose=verbose,
-                     callbacks=_callbacks(config, val is not None, progress, "head", config.head_epochs, callbacks))
+    head_callbacks = _callbacks(config, val is not None, progress, "head", config.head_epochs, callbacks)
+    if config.cache_features:
+        head = _fit_head_on_features(model, train, val_data, config, fit, head_callbacks, verbose)
+    else:
+        _compile(model, lambda: keras.optimizers.Adam(config.head_learning_rate), config)
+        head = model.fit(**fit, validation_data=val_data, epochs=config.head_epochs, verbose=verbose,
+                         callbacks=head_callbacks)
     if config.epochs == 0:
         return FineTuneResult(head, None, [])
 

@@ -136,17 +136,21 @@ def write_imagenet_cards(root=None):
     return [write_imagenet_card(arch, root)["name"] for arch in ARCHITECTURES]
 
 
-def train_resnet_small_digits10shot(seed=0, progress=None, **config_overrides):
-    """Recipe of ``resnet_small.digits10shot``: two-phase fine-tuning of the
-    verified ``few_shot.BACKBONE`` (``resnet_small.glyphs32``) backbone on 10 digits per class
-    (:mod:`adl_keras.transfer.few_shot`, default FewShotConfig; ``config_overrides``
-    replace its fields, e.g. ``head_epochs=1, epochs=1`` for a smoke run)."""
+def train_resnet_small_few_shot(shots, seed=0, progress=None, **config_overrides):
+    """Recipe of ``resnet_small.digits{shots}shot``: two-phase fine-tuning of a
+    verified pretrained backbone on ``shots`` digits per class.
+
+    The configuration is :data:`adl_keras.transfer.few_shot.ENTRY_CONFIGS`
+    (backbone and hyperparameters chosen on the digits validation split by
+    ``benchmarks/bench_transfer_few_shot.py``); ``config_overrides`` replace
+    its fields, e.g. ``head_epochs=1, epochs=1`` for a smoke run.
+    """
     import dataclasses
 
     from adl_keras import zoo
     from adl_keras.transfer import few_shot
 
-    config = dataclasses.replace(few_shot.FewShotConfig(), **config_overrides)
+    config = dataclasses.replace(few_shot.ENTRY_CONFIGS[shots], **config_overrides)
     train, _ = few_shot.few_shot_split(config.shots, seed)
     model, result = few_shot.train_transfer(train, config, seed, two_phase=True, progress=progress)
     info = {
@@ -156,32 +160,49 @@ def train_resnet_small_digits10shot(seed=0, progress=None, **config_overrides):
         "shots_per_class": config.shots,
         "config": dataclasses.asdict(config),
         "final_train_accuracy": float(result.fine_tune.history["accuracy"][-1]),
-        "goals": ["few-shot: beat training from scratch on the same 100 labels "
-                  "(benchmarks/results/transfer_few_shot.json)"],
+        "goals": [f"few-shot: beat training from scratch on the same {len(train[1])} labels "
+                  "(benchmarks/results/transfer_few_shot.json, the learning curve)"],
     }
     return model, info
 
 
-def _register_digits10shot():
+def train_resnet_small_digits10shot(seed=0, progress=None, **config_overrides):
+    """Recipe of ``resnet_small.digits10shot`` (see :func:`train_resnet_small_few_shot`)."""
+    return train_resnet_small_few_shot(10, seed, progress, **config_overrides)
+
+
+def train_resnet_small_digits1shot(seed=0, progress=None, **config_overrides):
+    """Recipe of ``resnet_small.digits1shot`` (see :func:`train_resnet_small_few_shot`)."""
+    return train_resnet_small_few_shot(1, seed, progress, **config_overrides)
+
+
+def _register_few_shot_entries():
     from adl_keras import training
-    from adl_keras.transfer.few_shot import resnet_small_digits
+    from adl_keras.transfer.few_shot import ENTRY_ARCHITECTURES, ENTRY_CONFIGS, resnet_small_digits
 
-    register(
-        "resnet_small.digits10shot",
-        resnet_small_digits,
-        build_kwargs={"num_classes": 10, "input_shape": (8, 8, 1), "name": "resnet_small_digits10shot"},
-        topic="transfer",
-        task="image-classification",
-        dataset="digits",
-        input_shape=(8, 8, 1),
-        recipe=train_resnet_small_digits10shot,
-        evaluator=training.classification_evaluator("digits"),
-        preprocessing=prep.image((8, 8, 1), [str(d) for d in range(10)],
-                                 inside_model="resizes 8x8 to 32x32 and repeats grey to RGB"),
-        description="resnet_small.glyphs32 fine-tuned (two phases) to sklearn digits from 10 labelled "
-                    "examples per class; resize 8->32 and grey->RGB inside the model.",
-        image=True,
-    )
+    recipes = {10: train_resnet_small_digits10shot, 1: train_resnet_small_digits1shot}
+    for shots, recipe in recipes.items():
+        config = ENTRY_CONFIGS[shots]
+        arch = ENTRY_ARCHITECTURES[config.backbone]
+        name = f"resnet_small.digits{shots}shot"
+        adapter = f"resizes 8x8 to {arch['image_size']}x{arch['image_size']}" + (
+            " and repeats grey to RGB" if arch["grey_to_rgb"] else " (stays grey)")
+        register(
+            name,
+            resnet_small_digits,
+            build_kwargs={"num_classes": 10, "input_shape": (8, 8, 1), **arch,
+                          "name": name.replace(".", "_")},
+            topic="transfer",
+            task="image-classification",
+            dataset="digits",
+            input_shape=(8, 8, 1),
+            recipe=recipe,
+            evaluator=training.classification_evaluator("digits"),
+            preprocessing=prep.image((8, 8, 1), [str(d) for d in range(10)], inside_model=adapter),
+            description=f"{config.backbone} fine-tuned (two phases) to sklearn digits from {shots} labelled "
+                        f"example{'s' if shots > 1 else ''} per class; {adapter} inside the model.",
+            image=True,
+        )
 
 
-_register_digits10shot()
+_register_few_shot_entries()

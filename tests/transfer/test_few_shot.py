@@ -65,3 +65,62 @@ def test_fashion_mnist_backbone_keeps_digits_grey_at_28x28():
         for a, b in zip(model.get_layer(name).weights, source.get_layer(name).weights):
             np.testing.assert_array_equal(a.numpy(), b.numpy())
     assert model.load_report.skipped == ["predictions"]
+
+
+def test_bootstrap_interval_of_the_median():
+    assert few_shot.bootstrap_median_ci([0.5] * 10) == (0.5, 0.5)
+    values = [0.1, 0.2, 0.3, 0.4, 0.5, 0.6, 0.7, 0.8, 0.9, 1.0]
+    low, high = few_shot.bootstrap_median_ci(values)
+    assert low < np.median(values) < high and min(values) <= low and high <= max(values)
+    assert (low, high) == few_shot.bootstrap_median_ci(values)            # seeded
+    assert few_shot.bootstrap_median_ci(values, level=0.5)[1] - few_shot.bootstrap_median_ci(values, level=0.5)[0] \
+        < high - low
+    with pytest.raises(ValueError, match="values"):
+        few_shot.bootstrap_median_ci([])
+
+
+def test_summarise_pairs_the_gain_per_seed():
+    per_seed = [{"scratch": 0.2 + 0.01 * s, "probe": 0.3, "fine_tune": 0.5 + 0.01 * s} for s in range(10)]
+    out = few_shot.summarise(per_seed)
+    assert out["probe"] == {"median": 0.3, "ci95": [0.3, 0.3]}
+    # same seed-to-seed variation in (a) and (c): the paired gain is exactly 30 points for every seed
+    assert out["fine_tune_minus_scratch_points"]["ci95"] == pytest.approx([30.0, 30.0])
+    assert out["scratch"]["ci95"][0] < out["scratch"]["median"] < out["scratch"]["ci95"][1]
+
+
+def test_curve_config_checks():
+    with pytest.raises(ValueError, match="selection_seeds"):
+        few_shot.CurveConfig(seeds=(0, 1), selection_seeds=(1, 2))
+    with pytest.raises(ValueError, match="shots"):
+        few_shot.CurveConfig(shots=(0, 1))
+
+
+@pytest.mark.slow
+def test_curve_runner_resets_between_fits_and_starts_fine_tuning_from_the_probe():
+    runner = few_shot.CurveRunner("resnet_small.glyphs32")
+    idx = runner.shots(1, 3)
+    (x, y), _ = few_shot.few_shot_split(1, 3)
+    np.testing.assert_array_equal(runner.digits.train[0][idx], x)            # the same draw as few_shot_split
+    first = runner.accuracy(runner.scratch(idx, 3e-3, 4, seed=3)[0], "val")
+    runner.scratch(runner.shots(1, 4), 1e-2, 8, seed=4)                       # another fit in between
+    assert runner.accuracy(runner.scratch(idx, 3e-3, 4, seed=3)[0], "val") == first
+    head, _ = runner.probe(idx, 1e-2, 5, seed=3)
+    model, history = runner.fine_tune(idx, {"learning_rate": 1e-2, "updates": 5}, 1e-3, 2, False, 3, "val", [1, 2])
+    assert len(history.history["val_accuracy"]) == 2
+    # the probe's accuracy on cached features is the fine-tuning model's before phase 2
+    model, _ = runner.fine_tune(idx, {"learning_rate": 1e-2, "updates": 5}, 1e-3, 1, False, 3)
+    runner._reset(model, runner._pretrained_weights, 1e-3)
+    model.get_layer("predictions").set_weights(head.get_layer("predictions").get_weights())
+    assert runner.accuracy(model, "val") == pytest.approx(runner.accuracy(head, "val", features=True), abs=1e-9)
+
+
+def test_entry_architectures_match_the_backbone_cards():
+    from adl_keras.transfer import zoo_entries  # noqa: F401  (registers the entries)
+
+    for backbone, arch in few_shot.ENTRY_ARCHITECTURES.items():
+        assert few_shot.digits_architecture(backbone) == arch
+    for shots, config in few_shot.ENTRY_CONFIGS.items():
+        entry = zoo.get_entry(f"resnet_small.digits{shots}shot")
+        assert config.shots == shots and entry.recipe is not None
+        assert {k: entry.build_kwargs[k] for k in few_shot.ENTRY_ARCHITECTURES[config.backbone]} == \
+            few_shot.ENTRY_ARCHITECTURES[config.backbone]

@@ -44,3 +44,33 @@ def test_bad_config():
         transfer.FineTuneConfig(unfreeze_stages="top")
     with pytest.raises(ValueError, match="learning_rate"):
         transfer.FineTuneConfig(learning_rate=0)
+
+
+def test_cache_features_phase_one_equals_phase_one_through_the_backbone(tiny_data):
+    """Phase 1 on features computed once trains the same head as phase 1 through the frozen backbone."""
+    import keras
+
+    from tests.transfer.conftest import tiny_bn_cnn
+
+    heads = []
+    for cache in (False, True):
+        keras.utils.set_random_seed(0)
+        model = tiny_bn_cnn()
+        before = [w.numpy().copy() for w in model.get_layer("conv1").weights]
+        cfg = transfer.FineTuneConfig(head_epochs=3, epochs=0, batch_size=16, seed=0, cache_features=cache)
+        result = transfer.fine_tune(model, tiny_data, tiny_data, cfg)
+        assert len(result.head.history["val_accuracy"]) == 3
+        # the backbone is untouched and the head layers of the model itself were trained
+        for a, b in zip(before, model.get_layer("conv1").weights):
+            np.testing.assert_array_equal(a, b.numpy())
+        heads.append([w.numpy() for name in ("head_fc", "predictions") for w in model.get_layer(name).weights])
+    for a, b in zip(*heads):
+        np.testing.assert_allclose(a, b, atol=1e-5)
+
+
+def test_cache_features_needs_arrays(tiny_model, tiny_data):
+    import tensorflow as tf
+
+    ds = tf.data.Dataset.from_tensor_slices(tiny_data).batch(16)
+    with pytest.raises(ValueError, match="cache_features"):
+        transfer.fine_tune(tiny_model, ds, None, transfer.FineTuneConfig(head_epochs=1, epochs=0, cache_features=True))

@@ -19,11 +19,25 @@ SHIPPED = [n for n in NAMES if cards.weights_shipped(n)]
 REAL_DATA = ("fashion_mnist", "seq_fashion")
 
 
+def _same_network_as_an_earlier_entry(name):
+    """True when an earlier entry builds the same network (builder and arguments but the name)."""
+    entry = zoo.get_entry(name)
+    key = (entry.builder, {k: v for k, v in entry.build_kwargs.items() if k != "name"})
+    for other in NAMES[:NAMES.index(name)]:
+        o = zoo.get_entry(other)
+        if (o.builder, {k: v for k, v in o.build_kwargs.items() if k != "name"}) == key:
+            return True
+    return False
+
+
 def _params(names):
     # Entries whose weights are fetched from an external URL are large
     # keras.applications models: their harness run belongs in `make test-slow`.
+    # So is a second entry of an already-harnessed network (e.g. the few-shot
+    # digits entries, which differ only in weights).
     return [pytest.param(n, marks=pytest.mark.slow)
-            if zoo.get_entry(n).weights_url or zoo.get_entry(n).dataset in REAL_DATA else n for n in names]
+            if zoo.get_entry(n).weights_url or zoo.get_entry(n).dataset in REAL_DATA
+            or _same_network_as_an_earlier_entry(n) else n for n in names]
 
 
 def _card_params(names):
