@@ -61,6 +61,8 @@ def test_get_strategy_argument_errors(monkeypatch):
         distribute.get_strategy("multiworker")
     with pytest.raises(ValueError, match="TF_CONFIG unset"):
         distribute.get_strategy("multi_worker")
+    with pytest.raises(ValueError, match="communication_options"):
+        distribute.get_strategy(communication_options={"bytes_per_pack": 1024})
     monkeypatch.setenv("ADL_KERAS_CONNECT_TIMEOUT", "soon")
     with pytest.raises(ValueError, match="ADL_KERAS_CONNECT_TIMEOUT='soon'"):
         distribute.get_strategy("multi_worker", tf_config=_two())
