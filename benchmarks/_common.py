@@ -9,6 +9,9 @@ import time
 from pathlib import Path
 
 RESULTS = Path(__file__).resolve().parent / "results"
+# Load average when the benchmark started (this module is imported first), kept in every result's details:
+# on a shared machine it shows whether other work was running beside the timings.
+_LOAD_AT_START = os.getloadavg() if hasattr(os, "getloadavg") else None
 
 
 def median_time(fn, repeats=5, warmup=1):
@@ -64,8 +67,12 @@ def write_result(name, metric, unit, value, anchor, anchor_value, goal, higher_i
         "versions": versions(),
         "command": command or f"python -m benchmarks.{Path(sys.argv[0]).stem}",
     }
-    if extra:
-        result["details"] = extra
+    details = dict(extra or {})
+    if _LOAD_AT_START is not None:
+        details.setdefault("load_average_1_5_15_min", {"at_start": [round(v, 2) for v in _LOAD_AT_START],
+                                                        "at_end": [round(v, 2) for v in os.getloadavg()]})
+    if details:
+        result["details"] = details
     RESULTS.mkdir(parents=True, exist_ok=True)
     tmp = RESULTS / f".{name}.json.part"
     tmp.write_text(json.dumps(result, indent=2) + "\n")
