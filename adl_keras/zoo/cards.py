@@ -122,6 +122,9 @@ def render_card(meta):
         from adl_keras.zoo.preprocessing import render
 
         lines += [""] + render(meta["name"], meta["preprocessing"])
+    images = [f for f in meta.get("files", ()) if f.endswith(".png")]
+    if images:
+        lines += ["", "## Samples", ""] + [f"![{f}]({f})" for f in images]
     if meta.get("goals"):
         lines += ["", "## Goals", ""]
         lines += [f"- {g}" for g in meta["goals"]]
@@ -151,7 +154,15 @@ def write_entry(entry, model, metrics, training=None, goals=None, root=None):
     """
     root = Path(root) if root is not None else store.user_zoo_dir()
     folder = entry_dir(entry.name, root)
+    files = entry.card_files(model) if entry.card_files is not None else {}
+    for file_name in files:  # checked before anything is written
+        if Path(file_name).name != file_name or file_name in (META_FILE, CARD_FILE, INDEX_FILE) or \
+                file_name.endswith(".weights.h5"):
+            raise ValueError(f"card_files of {entry.name!r} must be plain file names other than the card's "
+                             f"and the weights'. Received: {file_name!r}")
     weights, sha256, size = store.save_weights_content_addressed(model, folder)
+    for file_name, content in sorted(files.items()):
+        store.atomic_write_bytes(folder / file_name, content)
     split = metrics.pop("_split", "test")
     meta = {
         "name": entry.name,
@@ -179,6 +190,8 @@ def write_entry(entry, model, metrics, training=None, goals=None, root=None):
         "training": _jsonable(training or {}),
         "versions": _versions(),
     }
+    if files:
+        meta["files"] = sorted(files)
     store.atomic_write_bytes(folder / META_FILE, (json.dumps(meta, indent=2) + "\n").encode())  # the switch
     _remove_old_weights(folder, keep=weights.name)
     store.atomic_write_bytes(folder / CARD_FILE, render_card(meta).encode())
