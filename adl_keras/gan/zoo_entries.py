@@ -391,7 +391,7 @@ def _dcgan_fashion_config():
 def _wgan_gp_fashion_config():
     from adl_keras.gan.training import GANConfig
 
-    return GANConfig(loss="wgan_gp", epochs=2, batch_size=64, d_steps=5, learning_rate=5e-4,
+    return GANConfig(loss="wgan_gp", epochs=3, batch_size=64, d_steps=5, learning_rate=5e-4,
                      beta_1=0.5, beta_2=0.9, steps_per_execution=20, linear_decay=True)
 
 
@@ -405,7 +405,7 @@ def train_dcgan_fashion_mnist(seed=0, progress=None, **overrides):
 
 def train_wgan_gp_fashion_mnist(seed=0, progress=None, **overrides):
     """Recipe of ``wgan_gp.fashion_mnist``: WGAN-GP (lambda 10), Adam(5e-4,
-    0.5, 0.9) decayed linearly to 0, batch 64, k = 5 critic steps, 2 epochs,
+    0.5, 0.9) decayed linearly to 0, batch 64, k = 5 critic steps, 3 epochs,
     keeping the epoch with the best validation FID."""
     return _fashion_recipe(lambda: wgan_gp_critic((28, 28, 1), base_filters=32),
                            _wgan_gp_fashion_config(), "wgan_gp_fashion_mnist_generator")(seed, progress, **overrides)
