@@ -384,20 +384,20 @@ def _fashion_recipe(discriminator, config, generator_name):
 def _dcgan_fashion_config():
     from adl_keras.gan.training import GANConfig
 
-    return GANConfig(loss="non_saturating", epochs=8, batch_size=64, d_steps=1, learning_rate=2e-4,
+    return GANConfig(loss="non_saturating", epochs=6, batch_size=64, d_steps=1, learning_rate=2e-4,
                      beta_1=0.5, beta_2=0.999, steps_per_execution=20)
 
 
 def _wgan_gp_fashion_config():
     from adl_keras.gan.training import GANConfig
 
-    return GANConfig(loss="wgan_gp", epochs=3, batch_size=64, d_steps=5, learning_rate=5e-4,
+    return GANConfig(loss="wgan_gp", epochs=2, batch_size=64, d_steps=5, learning_rate=5e-4,
                      beta_1=0.5, beta_2=0.9, steps_per_execution=20, linear_decay=True)
 
 
 def train_dcgan_fashion_mnist(seed=0, progress=None, **overrides):
     """Recipe of ``dcgan.fashion_mnist``: non-saturating loss, Adam(2e-4, 0.5),
-    batch 64, k = 1, up to 8 epochs over the 54,000 training images, keeping
+    batch 64, k = 1, up to 6 epochs over the 54,000 training images, keeping
     the epoch with the best validation FID."""
     return _fashion_recipe(lambda: dcgan_discriminator((28, 28, 1), base_filters=32),
                            _dcgan_fashion_config(), "dcgan_fashion_mnist_generator")(seed, progress, **overrides)
@@ -405,7 +405,7 @@ def train_dcgan_fashion_mnist(seed=0, progress=None, **overrides):
 
 def train_wgan_gp_fashion_mnist(seed=0, progress=None, **overrides):
     """Recipe of ``wgan_gp.fashion_mnist``: WGAN-GP (lambda 10), Adam(5e-4,
-    0.5, 0.9) decayed linearly to 0, batch 64, k = 5 critic steps, 3 epochs,
+    0.5, 0.9) decayed linearly to 0, batch 64, k = 5 critic steps, 2 epochs,
     keeping the epoch with the best validation FID."""
     return _fashion_recipe(lambda: wgan_gp_critic((28, 28, 1), base_filters=32),
                            _wgan_gp_fashion_config(), "wgan_gp_fashion_mnist_generator")(seed, progress, **overrides)
