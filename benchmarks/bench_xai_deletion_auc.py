@@ -2,7 +2,7 @@
 gradients vs random attributions, same examples, same run, on the digits
 classifier and on every Fashion-MNIST classifier of the zoo.
 
-    python -m benchmarks.bench_xai_deletion_auc
+    python -m benchmarks.bench_xai_deletion_auc [ENTRY ...]   (default: every case)
 
 Features are set to 0 (the background of both datasets) in order of
 decreasing attribution, in equal chunks; the curve is the probability of the
@@ -16,6 +16,7 @@ anchor = random AUC (mean of the given number of random orders), ratio =
 value / anchor (goal <= 1); integrated gradients and insertion AUCs in details.
 """
 
+import sys
 import time
 import warnings
 
@@ -24,32 +25,36 @@ import numpy as np
 from benchmarks._common import write_result
 
 N_EXAMPLES = 100
-BACKGROUND = 100
 
-# entry -> (result name, deletion steps, random orders)
+# entry -> (result name, deletion steps, random orders, SHAP background, IG baselines, IG steps).
+# Integrated gradients average over every baseline: (baselines x (steps + 1)) gradient passes per
+# example, so the ResNet and the recurrent models (whose shap-deep falls back to IG over the SHAP
+# background) take 10 baselines and 32 steps ("auto": explain() doubles the steps from 32 until
+# completeness holds to 1e-2); 100 baselines took over 20 minutes for the ResNet on the shared
+# 2-core CPU.
 CASES = {
-    "lenet5.digits": ("xai_deletion_auc", 64, 10),
-    "lenet5.fashion_mnist": ("xai_deletion_auc_lenet5_fashion_mnist", 28, 5),
-    "resnet_small.fashion_mnist": ("xai_deletion_auc_resnet_small_fashion_mnist", 28, 5),
-    "lstm.seq_fashion": ("xai_deletion_auc_lstm_seq_fashion", 28, 5),
-    "gru.seq_fashion": ("xai_deletion_auc_gru_seq_fashion", 28, 5),
+    "lenet5.digits": ("xai_deletion_auc", 64, 10, 100, 100, "auto"),
+    "lenet5.fashion_mnist": ("xai_deletion_auc_lenet5_fashion_mnist", 28, 5, 100, 100, "auto"),
+    "resnet_small.fashion_mnist": ("xai_deletion_auc_resnet_small_fashion_mnist", 28, 5, 50, 10, 32),
+    "lstm.seq_fashion": ("xai_deletion_auc_lstm_seq_fashion", 28, 5, 10, 10, 32),
+    "gru.seq_fashion": ("xai_deletion_auc_gru_seq_fashion", 28, 5, 10, 10, 32),
 }
 
 
-def measure(name, steps, repeats):
+def measure(name, steps, repeats, background, ig_baselines, ig_steps):
     """Deletion and insertion AUCs of SHAP, IG and random orders on ``name``'s test[:N_EXAMPLES]."""
     from adl_keras import zoo
     from adl_keras.explain import ExplainerFallbackWarning, explain, metrics
     from adl_keras.explain.zoo_explain import entry_data
 
     model = zoo.load_model(name)
-    x, _, bg, _, _ = entry_data(name, background_size=BACKGROUND)
+    x, _, bg, _, _ = entry_data(name, background_size=background)
     x = x[:N_EXAMPLES]
     start = time.perf_counter()
     with warnings.catch_warnings():
         warnings.simplefilter("ignore", ExplainerFallbackWarning)  # recorded below as shap_method_used
-        shap_e = explain(model, x, "shap-deep", background=bg)
-    ig_e = explain(model, x, "integrated-gradients", background=bg)
+        shap_e = explain(model, x, "shap-deep", background=bg, steps=ig_steps)
+    ig_e = explain(model, x, "integrated-gradients", background=bg[:ig_baselines], steps=ig_steps)
     targets = shap_e.targets
     res = {}
     for mode in ("deletion", "insertion"):
@@ -63,11 +68,15 @@ def measure(name, steps, repeats):
     return res, shap_e, ig_e, time.perf_counter() - start
 
 
-def main():
+def main(names=None):
     from adl_keras import zoo
 
-    for name, (result, steps, repeats) in CASES.items():
-        res, shap_e, ig_e, seconds = measure(name, steps, repeats)
+    unknown = sorted(set(names or ()) - set(CASES))
+    if unknown:
+        raise SystemExit(f"unknown case(s) {unknown}; cases: {', '.join(CASES)}")
+    for name in names or CASES:
+        result, steps, repeats, background, ig_baselines, ig_steps = CASES[name]
+        res, shap_e, ig_e, seconds = measure(name, steps, repeats, background, ig_baselines, ig_steps)
         dele = res["deletion"]
         features = int(np.prod(zoo.get_entry(name).input_shape))
         # DeepExplainer does not take recurrent layers: explain() falls back to IG and says so
@@ -79,7 +88,8 @@ def main():
             command="python -m benchmarks.bench_xai_deletion_auc",
             extra={
                 "model": name, "dataset": zoo.get_entry(name).dataset,
-                "examples": f"test[:{N_EXAMPLES}]", "background": f"{BACKGROUND} train images (seed 0)",
+                "examples": f"test[:{N_EXAMPLES}]", "background": f"{background} train images (seed 0)",
+                "integrated_gradients": f"{ig_baselines} baselines (the first of the background), steps={ig_steps}",
                 "removal": f"features set to 0, {steps} equal steps of {features // steps} features",
                 "anchor_config": f"{repeats} uniformly random feature orders (seeds 0..{repeats - 1}) on the same "
                                  "examples, targets, steps and baseline",
@@ -98,4 +108,4 @@ def main():
 
 
 if __name__ == "__main__":
-    main()
+    main(sys.argv[1:])
