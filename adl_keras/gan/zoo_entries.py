@@ -429,6 +429,6 @@ for _name, _recipe_fn, _what in (
         card_files=_sample_grid_file,
         preprocessing=prep.passthrough("latent", (FASHION_LATENT_DIM,), notes=f"z ~ N(0, I_{FASHION_LATENT_DIM}); "
                                        "the output is a (28, 28, 1) grey image in [0, 1]"),
-        description=f"{_what} of Fashion-MNIST 28x28 images in [0, 1]; input z ~ N(0, I_64). "
-                    f"Samples: {SAMPLE_GRID_FILE} beside this card.",
+        description=f"{_what} of Fashion-MNIST 28x28 images in [0, 1]; input z ~ N(0, I_64). A trained "
+                    f"entry's card shows 64 samples ({SAMPLE_GRID_FILE}).",
     )
