@@ -1,9 +1,12 @@
 """``make demo`` (adl_keras.demo): re-measures entries, round-trips them through
 SavedModel and reports the Fashion-MNIST entries beside the dataset's anchors."""
 
+import pytest
+
 from adl_keras import demo
 
 
+@pytest.mark.slow  # ~7 s: a 10,000-image evaluation and a SavedModel export (default-run budget)
 def test_demo_remeasures_and_reports_fashion_beside_anchors(fashion_mnist, capsys):
     assert demo.main(["lenet5.fashion_mnist"]) == 0
     out = capsys.readouterr().out
