@@ -127,9 +127,11 @@ def main():
             "one_worker_samples_per_s": [round(r["samples_per_s"], 2) for r in one],
             "two_workers_samples_per_s": [round(r["samples_per_s"], 2) for r in two],
             "transport": "gRPC over 127.0.0.1, TensorFlow collective all-reduce (MultiWorkerMirroredStrategy)",
-            "anchor_configuration": "one process, default strategy, same model/optimizer/data/global batch/steps, "
-                                    "1 TensorFlow thread: no collective overhead at all, so it is the best "
-                                    "1-worker configuration to scale from",
+            "anchor_config": "one process, default strategy (no tf.distribute), 1 TensorFlow thread, same model, "
+                             "optimizer, data, global batch and steps as the 2-worker side",
+            "why_best": "a single worker with no distribution strategy runs no collective and no cross-replica "
+                        "bookkeeping at all, so it is the fastest 1-worker run to scale from; one thread each "
+                        "gives both sides the same compute per worker on this 2-core machine",
             "load_average_at_end": [round(v, 2) for v in load],
             "allreduce_per_entry": allreduce_table(),
             "allreduce_note": "ring all-reduce sends 2(N-1)/N x parameter bytes per worker per step (float32); "

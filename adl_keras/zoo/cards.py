@@ -132,6 +132,10 @@ def render_card(meta):
         from adl_keras.explain.agents import render_card_section
 
         lines += [""] + render_card_section(meta["explainability"])
+    drawn = {f.get("file") for f in meta.get("figures", ()) if isinstance(f, dict)}
+    images = [f for f in meta.get("files", ()) if f.endswith(".png") and f not in drawn]
+    if images:
+        lines += ["", "## Samples", ""] + [f"![{f}]({f})" for f in images]
     if meta.get("goals"):
         lines += ["", "## Goals", ""]
         lines += [f"- {g}" for g in meta["goals"]]
@@ -154,7 +158,8 @@ def write_entry(entry, model, metrics, training=None, goals=None, root=None, fil
             ``$ADL_KERAS_HOME/zoo``; never the installed package unless given).
         files: optional ``{file name: bytes}`` written beside the card before
             meta.json is switched (a recipe returns them as ``info["files"]``,
-            e.g. a learning curve); recipes never write into a zoo folder themselves.
+            e.g. a learning curve), together with the entry's ``card_files``;
+            recipes never write into a zoo folder themselves.
 
     The entry is swapped as a whole: the weights get a content-addressed name
     (``weights-<sha256[:16]>.weights.h5``) beside the old ones, meta.json is
@@ -164,12 +169,15 @@ def write_entry(entry, model, metrics, training=None, goals=None, root=None, fil
     """
     root = Path(root) if root is not None else store.user_zoo_dir()
     folder = entry_dir(entry.name, root)
-    for file_name, data in (files or {}).items():
-        if Path(file_name).name != file_name or file_name in (META_FILE, CARD_FILE):
-            raise ValueError(f"files must map plain file names other than the card's to bytes. "
-                             f"Received: files key {file_name!r}")
-        store.atomic_write_bytes(folder / file_name, data)
+    files = {**(files or {}), **(entry.card_files(model) if entry.card_files is not None else {})}
+    for file_name in files:  # checked before anything is written
+        if not isinstance(file_name, str) or Path(file_name).name != file_name or \
+                file_name in (META_FILE, CARD_FILE, INDEX_FILE) or file_name.endswith(".weights.h5"):
+            raise ValueError(f"files (a recipe's, or card_files of {entry.name!r}) must be plain file names other "
+                             f"than the card's and the weights'. Received: {file_name!r}")
     weights, sha256, size = store.save_weights_content_addressed(model, folder)
+    for file_name, content in sorted(files.items()):
+        store.atomic_write_bytes(folder / file_name, content)
     split = metrics.pop("_split", "test")
     meta = {
         "name": entry.name,
@@ -197,6 +205,8 @@ def write_entry(entry, model, metrics, training=None, goals=None, root=None, fil
         "training": _jsonable(training or {}),
         "versions": _versions(),
     }
+    if files:
+        meta["files"] = sorted(files)
     store.atomic_write_bytes(folder / META_FILE, (json.dumps(meta, indent=2) + "\n").encode())  # the switch
     _remove_old_weights(folder, keep=weights.name)
     store.atomic_write_bytes(folder / CARD_FILE, render_card(meta).encode())

@@ -54,6 +54,9 @@ class ZooEntry:
         preprocessing: what goes in, as plain data (shape, dtype, value range,
             mean/std, channel order, interpolation, class or action names;
             :mod:`adl_keras.zoo.preprocessing`), or None.
+        card_files: ``card_files(model) -> {file name: bytes}`` written beside
+            the card when the entry is trained (e.g. a generator's sample
+            grid; PNG files are shown in the card), or None.
     """
 
     name: str
@@ -71,6 +74,7 @@ class ZooEntry:
     image: bool = False
     weights_url: Optional[str] = None
     preprocessing: Optional[dict] = None
+    card_files: Optional[Callable[..., dict]] = None
 
     def build(self, **overrides):
         return self.builder(**{**self.build_kwargs, **overrides})

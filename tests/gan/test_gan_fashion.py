@@ -35,4 +35,31 @@ def test_shipped_card_reports_fid_beside_real_vs_real_and_grid(name):
     m = {k: v["value"] for k, v in meta["metrics"].items()}
     assert m["fid_real_vs_real"] < m["fashion_fid"] < m["fid_noise_vs_real"], m
     assert m["fid_ratio"] == pytest.approx(m["fashion_fid"] / m["fid_real_vs_real"])
-    assert (cards.entry_dir(name) / ge.SAMPLE_GRID_FILE).is_file()
+    assert m["min_class_share"] <= 0.1 <= m["max_class_share"]
+    assert (cards.entry_dir(name) / ge.SAMPLE_GRID_FILE).is_file() and meta["files"] == [ge.SAMPLE_GRID_FILE]
+    assert f"![{ge.SAMPLE_GRID_FILE}]({ge.SAMPLE_GRID_FILE})" in (cards.entry_dir(name) / cards.CARD_FILE).read_text()
+    val = meta["training"]["val_fid_per_epoch"]   # the epoch was chosen on validation FID
+    assert len(val) == meta["training"]["config"]["epochs"] and meta["training"]["best_epoch"] == 1 + val.index(min(val))
+
+
+def test_fashion_fid_names_a_bad_reference():
+    with pytest.raises(ValueError, match="reference must be 'test' or 'val'. Received: reference='train'"):
+        ge.fashion_fid(np.zeros((2, 28, 28, 1), "float32"), reference="train")
+
+
+def test_best_validation_fid_callback_keeps_the_best_epoch(monkeypatch):
+    generator = zoo.get_entry("dcgan.fashion_mnist").build()
+    figures = iter([5.0, 3.0, 4.0])
+    monkeypatch.setattr(ge, "fashion_fid", lambda images, reference="test": next(figures))
+    seen = []
+    callback = ge.best_validation_fid_callback(generator, num_samples=4, progress=seen.append)
+    kernels = []
+    for epoch in range(3):
+        generator.layers[1].kernel.assign(np.full(generator.layers[1].kernel.shape, epoch, "float32"))
+        kernels.append(generator.get_weights())
+        callback.on_epoch_end(epoch)
+    callback.on_train_end()
+    assert callback.val_fid == [5.0, 3.0, 4.0] and callback.best_epoch == 2
+    for restored, best in zip(generator.get_weights(), kernels[1]):
+        np.testing.assert_array_equal(restored, best)
+    assert seen[-1] == "epoch 3: validation FID 4.0000 (best: epoch 2)"
