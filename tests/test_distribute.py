@@ -6,9 +6,12 @@ import sys
 import textwrap
 from pathlib import Path
 
+import pytest
+
 ROOT = Path(__file__).resolve().parent.parent
 
 
+@pytest.mark.slow  # 16 s; tests/distribute checks zoo models under the multi-worker strategy by default
 def test_zoo_model_learns_under_mirrored_strategy():
     code = textwrap.dedent(
         """

@@ -134,6 +134,7 @@ def test_newer_local_backups_than_the_agreed_epoch_are_dropped(tmp_path, monkeyp
     assert _backup.snapshot_epochs(tmp_path) == [1, 2]
 
 
+@pytest.mark.slow
 def test_stock_backup_and_restore_cannot_resume_after_a_kill_mid_save(tmp_path):
     """Why the subclass exists: Keras' BackupAndRestore (3.15) writes its metadata in place
     and its fallback catches only OSError, so a run killed inside that write cannot resume

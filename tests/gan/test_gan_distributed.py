@@ -73,6 +73,7 @@ print("RESULT" + json.dumps(out))
 """
 
 
+@pytest.mark.slow  # 28 s; the default run checks the GAN step on two workers (tests/distribute)
 def test_fit_under_mirrored_strategy_two_logical_cpus():
     env = {**os.environ, "PYTHONPATH": os.pathsep.join([str(ROOT), os.environ.get("PYTHONPATH", "")]),
            "TF_CPP_MIN_LOG_LEVEL": "2", "CUDA_VISIBLE_DEVICES": ""}
