@@ -55,10 +55,15 @@ register(
 )
 
 
-def train_resnet_small_shapes32(seed=0, progress=None, epochs=25):
-    """Recipe of ``resnet_small.shapes32``: Adam 2e-3, batch 64, up to 25
-    epochs, early stopping on val accuracy (patience 6, best weights kept)."""
-    config = training.ClassifierConfig(epochs=epochs, batch_size=64, learning_rate=2e-3, patience=6, seed=seed)
+def train_resnet_small_shapes32(seed=0, progress=None, epochs=40):
+    """Recipe of ``resnet_small.shapes32``: Adam 2e-3, batch 64, up to 40
+    epochs, early stopping on val accuracy (patience 12, best weights kept).
+
+    Patience and budget were chosen on the validation split (seed 0): with
+    patience 6 the noisy early epochs stopped the run at epoch 13 (best val
+    0.862, epoch 7) while validation accuracy later rises to 0.931 (epoch
+    23); Adam 1e-3 reached 0.868 in 40 epochs."""
+    config = training.ClassifierConfig(epochs=epochs, batch_size=64, learning_rate=2e-3, patience=12, seed=seed)
     return _fit_on("shapes32", resnet_small, RESNET_SMALL_SHAPES32, config,
                    "held-out (test split) accuracy reported in the card; backbone for transfer learning", progress)
 
