@@ -202,7 +202,8 @@ def main():
             "anchor_config": (f"random attributions: deletion/insertion over {RANDOM_ORDERS} seeded uniform random "
                               "orders of the input elements; flip rate over every k-subset of the elements (CartPole) "
                               "or 64 seeded random k-subsets per state (MinAtar); same states, same removal value, "
-                              "same Q-network call as the methods"),
+                              "same Q-network call as the methods; the methods' tied attributions are ordered at "
+                              f"random too (mean over {RANDOM_ORDERS} orders), so no method gets an index order"),
             "why_best": "no library explains policies (TF-Agents has no explainability; shap and lime know no "
                         "agents), so the reference is the one faithfulness papers use: random attributions, with "
                         "the random flip rate computed exactly where the subsets can be enumerated",
