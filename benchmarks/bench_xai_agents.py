@@ -98,7 +98,8 @@ def measure_entry(name):
                                           reference=mean_reference, flip_values=decision.values)
             mean_rows[method] = {k: v for k, v in m.items() if k != "flip_reference"}
         # for transparency: the flip rate when elements are ranked by the Q(s, a*) attributions instead
-        r["flip_rate_q_attributions"] = agents.action_flip_rate(q_network, x, e.values, k=K[name])["flip_rate"]
+        r["flip_rate_q_attributions"] = agents.action_flip_rate(q_network, x, e.values, k=K[name],
+                                                                tie_breaks=RANDOM_ORDERS)["flip_rate"]
         r.update(method_used=e.method, explain_seconds=round(seconds, 2))
         rows[method] = r
         print(f"{name:26s} {method:22s} del {r['deletion_auc']:9.4g} (rand {r['random_deletion_auc']:9.4g}) "
