@@ -120,6 +120,15 @@ def measure_entry(name):
         "methods": {m: {k: v for k, v in r.items() if k != "flip_reference"} for m, r in rows.items()},
     }
     diagnostics = _diagnostics(name, x, attributions, background)
+    if "grad-cam" in attributions:
+        # the same maps without Grad-CAM's gradient pooling (alpha_k A^k -> dQ/dA^k * A^k, summed over k): not
+        # a method of the table, only a measurement of what the spatial mean of the gradients throws away
+        unpooled = [_unpooled_cam(q_network, x, t, attributions["grad-cam"][0].extras["layer"])
+                    for t in (agents._target_model(q_network, "action"), agents._target_model(q_network, "advantage"))]
+        r = agents.agent_faithfulness(q_network, x, unpooled[0], k=K[name], reference=reference,
+                                      flip_values=unpooled[1])
+        diagnostics["grad_cam"]["same_maps_without_gradient_pooling"] = {
+            k: v for k, v in r.items() if k != "flip_reference"}
     if mean_rows:
         diagnostics["removal_to_state_mean"] = {
             "baseline": [round(float(b), 5) for b in mean_base],
@@ -128,6 +137,24 @@ def measure_entry(name):
                    "same random reference settings; only the removal value differs.",
             "methods": mean_rows}
     return section, episodes["returns"].tolist(), diagnostics
+
+
+def _unpooled_cam(model, x, target_model, layer):
+    """ReLU(sum_k dQ/dA^k * A^k) (Grad-CAM without the spatial mean of the gradients), upsampled like Grad-CAM."""
+    import keras
+    import tensorflow as tf
+
+    from adl_keras.explain import _inputs, gradients
+
+    conv = model.get_layer(layer)
+    sub = keras.Model(target_model.inputs, [conv.output, target_model.outputs[0]])
+    greedy = _inputs.forward(model)(x).argmax(axis=1)
+    with tf.GradientTape() as tape:
+        maps, out = sub(tf.constant(x), training=False)
+        score = tf.reduce_sum(tf.gather(out, greedy, axis=1, batch_dims=1))
+    cam = tf.nn.relu(tf.reduce_sum(tape.gradient(score, maps) * maps, axis=-1)).numpy()
+    cam = gradients.upsample_cam(cam, model, conv, x.shape[1:3])[..., None]
+    return np.repeat(cam / x.shape[-1], x.shape[-1], axis=-1)
 
 
 def _diagnostics(name, x, attributions, background):
