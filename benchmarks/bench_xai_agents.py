@@ -42,6 +42,7 @@ from pathlib import Path
 
 import numpy as np
 
+from adl_keras.explain.agents import NOISE_SEM
 from benchmarks._common import RESULTS, machine, versions
 
 COMMAND = "python -m benchmarks.bench_xai_agents"
@@ -51,7 +52,6 @@ MAX_STATES = 200
 BACKGROUND_EPISODES = 2
 K = {"dqn.cartpole": 1, "dqn_tfagents.cartpole": 1, "cnn_dqn.minatar_breakout": 3}
 RANDOM_ORDERS = 20
-NOISE_SEM = 2.0
 METHODS = ["saliency", "integrated-gradients", "shap-deep", "shap-gradient", "perturbation"]
 IMAGE_METHODS = ["grad-cam"]
 ZOO = Path(__file__).resolve().parent.parent / "zoo"
@@ -206,9 +206,7 @@ def main():
     beating = [p for p in pairs if table[p[0]]["methods"][p[1]]["beats_random"]]
     noisy = []
     for n, m in beating:
-        r = table[n]["methods"][m]
-        margins = ((r["random_deletion_auc"] - r["deletion_auc"]) / max(r["random_deletion_auc_sem"], 1e-12),
-                   (r["insertion_auc"] - r["random_insertion_auc"]) / max(r["random_insertion_auc_sem"], 1e-12))
+        margins = agents.auc_margins(table[n]["methods"][m])
         if min(margins) < NOISE_SEM:
             noisy.append(f"{n} x {m} (deletion {margins[0]:.1f}, insertion {margins[1]:.1f} standard errors)")
     result = {

@@ -56,6 +56,8 @@ _OBSERVATION_NAMES = {
     "MinAtar/Breakout": {"channel_names": ["paddle", "ball", "trail", "brick"]},
 }
 _NEEDS_BACKGROUND = ("shap-gradient", "shap-deep", "shap-kernel", "shap-partition")
+# An AUC margin under this many standard errors of the random reference is reported as within its noise.
+NOISE_SEM = 2.0
 
 
 # ------------------------------------------------------------------ what an agent is
@@ -538,9 +540,26 @@ def render_card_section(section):
     for method, r in section["methods"].items():
         lines.append(f"| {method} | {r['deletion_auc']:.4g} ({r['random_deletion_auc']:.4g}) | "
                      f"{r['insertion_auc']:.4g} ({r['random_insertion_auc']:.4g}) | "
-                     f"{r['flip_rate']:.3f} ({r['random_flip_rate']:.3f}) | {'yes' if r['beats_random'] else 'NO'} |")
+                     f"{r['flip_rate']:.3f} ({r['random_flip_rate']:.3f}) | {_verdict(r)} |")
     lines += ["", f"Reproduce: `{section['command']}`"]
     return lines
+
+
+def auc_margins(row):
+    """(deletion, insertion) margins over random in standard errors of the random reference, or None."""
+    if "random_deletion_auc_sem" not in row:
+        return None
+    return ((row["random_deletion_auc"] - row["deletion_auc"]) / max(row["random_deletion_auc_sem"], 1e-12),
+            (row["insertion_auc"] - row["random_insertion_auc"]) / max(row["random_insertion_auc_sem"], 1e-12))
+
+
+def _verdict(row):
+    if not row["beats_random"]:
+        return "NO"
+    margins = auc_margins(row)
+    if margins is not None and min(margins) < NOISE_SEM:
+        return f"yes, within noise (AUC margins {margins[0]:.1f} / {margins[1]:.1f} s.e.)"
+    return "yes"
 
 
 def write_card_section(name, section, root=None):
