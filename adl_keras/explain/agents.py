@@ -56,6 +56,8 @@ _OBSERVATION_NAMES = {
     "MinAtar/Breakout": {"channel_names": ["paddle", "ball", "trail", "brick"]},
 }
 _NEEDS_BACKGROUND = ("shap-gradient", "shap-deep", "shap-kernel", "shap-partition")
+# An AUC margin under this many standard errors of the random reference is reported as within its noise.
+NOISE_SEM = 2.0
 
 
 # ------------------------------------------------------------------ what an agent is
@@ -368,7 +370,7 @@ def _removed(x, chosen, baseline):
 
 
 def action_flip_rate(q_network, x, values, k=1, baseline=0.0, max_subsets=256, random_sets=64, seed=0,
-                     batch_size=1024):
+                     batch_size=1024, tie_breaks=0):
     """Fraction of states whose greedy action changes when the ``k`` most-attributed
     input elements are removed, and the same for ``k`` random elements.
 
@@ -388,11 +390,17 @@ def action_flip_rate(q_network, x, values, k=1, baseline=0.0, max_subsets=256, r
         random_sets: random subsets per state otherwise (default 64).
         seed: seeds the random subsets (default 0).
         batch_size: forward batch (default 1024).
+        tie_breaks: 0 (default) takes tied elements in index order; r > 0
+            averages over r uniformly random orders of the tied elements
+            (:func:`adl_keras.explain.metrics.tie_broken_orders`), so
+            ``flipped`` is then a per-state probability.
 
     Returns:
-        dict: ``flip_rate``, ``random_flip_rate``, ``flipped`` ``(n,)`` bool,
+        dict: ``flip_rate``, ``random_flip_rate``, ``flipped`` ``(n,)`` bool (or probability),
         ``random_flipped`` ``(n,)`` per-state probability, ``k``, ``random`` ("exact" or "sampled").
     """
+    from adl_keras.explain import metrics
+
     x = np.asarray(x, dtype="float32")
     values = np.asarray(values)
     if values.shape != x.shape:
@@ -405,8 +413,15 @@ def action_flip_rate(q_network, x, values, k=1, baseline=0.0, max_subsets=256, r
     flat = x.reshape(n, -1)
     fwd = _inputs.forward(q_network, batch_size)
     greedy = fwd(x).argmax(axis=1)
-    top = np.argsort(-_element_scores(values), axis=1, kind="stable")[:, :k]
-    flipped = fwd(_removed(flat, top, base).reshape(x.shape)).argmax(axis=1) != greedy
+    if isinstance(tie_breaks, bool) or not isinstance(tie_breaks, (int, np.integer)) or tie_breaks < 0:
+        raise ValueError(f"tie_breaks must be an int >= 0. Received: tie_breaks={tie_breaks!r}")
+    rng = np.random.default_rng(seed)
+    top = [metrics.tie_broken_orders(row, tie_breaks, rng)[:, :k] for row in _element_scores(values)]
+    draws = max(len(t) for t in top)
+    top = np.stack([np.resize(t, (draws, k)) for t in top])                        # (n, r, k); one order = r copies
+    removed = _removed(flat, top, base).reshape((n * draws,) + shape)
+    flipped = (fwd(removed).argmax(axis=1).reshape(n, draws) != greedy[:, None]).mean(axis=1)
+    flipped = flipped.astype(bool) if draws == 1 else flipped
     if comb(features, k) <= max_subsets:
         subsets = np.array(list(combinations(range(features), k)))                 # (S, k)
         chosen = np.broadcast_to(subsets[None], (n,) + subsets.shape)
@@ -427,16 +442,23 @@ def random_reference(q_network, x, k=1, baseline=0.0, steps=None, random_orders=
 
     Returns:
         dict: ``random_deletion_auc``, ``random_insertion_auc`` (means over
-        ``random_orders`` random orders), ``random_flip_rate``, ``flip_reference``.
+        ``random_orders`` random orders, as
+        :func:`adl_keras.explain.metrics.random_baseline_auc`), their standard
+        errors over the orders (``random_deletion_auc_sem``, ...: how far a
+        method's AUC must be from the reference to differ from it),
+        ``random_flip_rate``, ``flip_reference``.
     """
     from adl_keras.explain import metrics
 
     x = np.asarray(x, dtype="float32")
     targets = _inputs.forward(q_network)(x).argmax(axis=1)
     kw = dict(baseline=baseline, steps=steps, kind="tabular")
-    out = {f"random_{mode}_auc": metrics.random_baseline_auc(q_network, x, targets, mode=mode, repeats=random_orders,
-                                                             seed=seed, **kw)
-           for mode in ("deletion", "insertion")}
+    out = {}
+    for mode in ("deletion", "insertion"):
+        aucs = [metrics.deletion_insertion(q_network, x, metrics.random_attributions(x.shape, seed + r), targets,
+                                           mode=mode, **kw)["auc"].mean() for r in range(int(random_orders))]
+        out[f"random_{mode}_auc"] = float(np.mean(aucs))
+        out[f"random_{mode}_auc_sem"] = float(np.std(aucs, ddof=1) / np.sqrt(len(aucs))) if len(aucs) > 1 else 0.0
     # the random flip rate does not depend on the attributions: any values of x's shape will do
     flips = action_flip_rate(q_network, x, np.zeros(x.shape, dtype="float32"), k=k, baseline=baseline, seed=seed)
     out.update(random_flip_rate=flips["random_flip_rate"], flip_reference=flips["random"])
@@ -444,13 +466,17 @@ def random_reference(q_network, x, k=1, baseline=0.0, steps=None, random_orders=
 
 
 def agent_faithfulness(q_network, x, values, k=1, baseline=0.0, steps=None, random_orders=20, seed=0,
-                       reference=None, flip_values=None):
+                       reference=None, flip_values=None, tie_breaks=None):
     """Deletion / insertion AUCs of the greedy action's Q-value and the action
     flip rate, each beside its random-attribution reference.
 
     Input elements (every pixel of every channel, or every state variable)
     are removed one chunk at a time in order of decreasing attribution; the
     curve is Q(s~, a*) with a* the greedy action of the original state.
+    Elements with tied attributions (Grad-CAM's zero map after its ReLU, a
+    map shared by a pixel's channels, exact zeros of gradients) are taken
+    in uniformly random order, averaged over ``tie_breaks`` orders: the
+    index order would be a raster scan (top rows first) that no method gave.
 
     Args:
         q_network: keras.Model.
@@ -468,6 +494,9 @@ def agent_faithfulness(q_network, x, values, k=1, baseline=0.0, steps=None, rand
             (default ``values``). The action is decided by the advantage
             Q(s, a*) - mean_a Q(s, a), not by Q(s, a*) alone, so attributions
             of ``target="advantage"`` are the ones to test against flips.
+        tie_breaks: random orders of tied elements averaged over (default
+            ``random_orders``, as many as the random reference; 0 takes
+            ties in index order).
 
     Returns:
         dict of floats: ``deletion_auc``, ``random_deletion_auc``,
@@ -479,16 +508,19 @@ def agent_faithfulness(q_network, x, values, k=1, baseline=0.0, steps=None, rand
 
     x = np.asarray(x, dtype="float32")
     targets = _inputs.forward(q_network)(x).argmax(axis=1)
+    tie_breaks = random_orders if tie_breaks is None else tie_breaks
     kw = dict(baseline=baseline, steps=steps, kind="tabular")  # element-wise: every channel of every pixel
     if reference is None:
         reference = random_reference(q_network, x, k, baseline, steps, random_orders, seed)
     out = {}
     for mode in ("deletion", "insertion"):
         out[f"{mode}_auc"] = float(metrics.deletion_insertion(q_network, x, values, targets, mode=mode,
-                                                               **kw)["auc"].mean())
+                                                               tie_breaks=tie_breaks, seed=seed, **kw)["auc"].mean())
         out[f"random_{mode}_auc"] = float(reference[f"random_{mode}_auc"])
+        if f"random_{mode}_auc_sem" in reference:
+            out[f"random_{mode}_auc_sem"] = float(reference[f"random_{mode}_auc_sem"])
     flips = action_flip_rate(q_network, x, values if flip_values is None else flip_values, k=k, baseline=baseline,
-                             seed=seed)
+                             seed=seed, tie_breaks=tie_breaks)
     out.update(flip_rate=flips["flip_rate"], random_flip_rate=float(reference["random_flip_rate"]), k=int(k),
                flip_reference=reference["flip_reference"])
     out["beats_random"] = bool(out["deletion_auc"] < out["random_deletion_auc"]
@@ -502,15 +534,32 @@ def render_card_section(section):
     """Markdown lines of a card's ``explainability`` record."""
     lines = ["## Explainability (faithfulness of attributions)", "", section.get("description", ""), "",
              f"k = {section['k']} element(s) removed for the flip rate; removed elements are set to "
-             f"{section['baseline']}.", "",
+             f"{section['baseline']}" + (f"; {section['ties']}" if section.get("ties") else "") + ".", "",
              "| method | deletion AUC (random) | insertion AUC (random) | flip rate (random) | beats random |",
              "| --- | --- | --- | --- | --- |"]
     for method, r in section["methods"].items():
         lines.append(f"| {method} | {r['deletion_auc']:.4g} ({r['random_deletion_auc']:.4g}) | "
                      f"{r['insertion_auc']:.4g} ({r['random_insertion_auc']:.4g}) | "
-                     f"{r['flip_rate']:.3f} ({r['random_flip_rate']:.3f}) | {'yes' if r['beats_random'] else 'NO'} |")
+                     f"{r['flip_rate']:.3f} ({r['random_flip_rate']:.3f}) | {_verdict(r)} |")
     lines += ["", f"Reproduce: `{section['command']}`"]
     return lines
+
+
+def auc_margins(row):
+    """(deletion, insertion) margins over random in standard errors of the random reference, or None."""
+    if "random_deletion_auc_sem" not in row:
+        return None
+    return ((row["random_deletion_auc"] - row["deletion_auc"]) / max(row["random_deletion_auc_sem"], 1e-12),
+            (row["insertion_auc"] - row["random_insertion_auc"]) / max(row["random_insertion_auc_sem"], 1e-12))
+
+
+def _verdict(row):
+    if not row["beats_random"]:
+        return "NO"
+    margins = auc_margins(row)
+    if margins is not None and min(margins) < NOISE_SEM:
+        return f"yes, within noise (AUC margins {margins[0]:.1f} / {margins[1]:.1f} s.e.)"
+    return "yes"
 
 
 def write_card_section(name, section, root=None):

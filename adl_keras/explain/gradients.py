@@ -160,11 +160,94 @@ def _logit_model(model, conv_layer):
     return keras.Model(model.inputs, [conv_layer.output, model.outputs[0]]), None
 
 
+# Layers that keep the spatial grid: a cell stays where it was.
+_GRID_PRESERVING = ("Activation", "ReLU", "LeakyReLU", "ELU", "PReLU", "Softmax", "BatchNormalization",
+                    "LayerNormalization", "Dropout", "SpatialDropout2D", "GaussianNoise", "Rescaling")
+
+
+def _cell_positions(model, conv_layer):
+    """Where the cells of ``conv_layer``'s map sit in the input: per spatial axis
+    ``(offset, stride)`` with cell i centred on input pixel ``offset + stride * i``.
+
+    Receptive-field arithmetic over a chain of Conv2D / pooling layers (and
+    layers that keep the grid) from the input to ``conv_layer``: a k-wide
+    window with stride s and ``pad`` pixels of padding before puts cell u on
+    ``s * u - pad + (k - 1) / 2`` of its input. Returns None when the path
+    is not such a chain (branches, resizing, unknown layers).
+    """
+    import keras
+
+    offset, stride = np.zeros(2), np.ones(2)
+    previous = model.inputs[0]
+    for layer in model.layers:
+        if isinstance(layer, keras.layers.InputLayer):
+            continue
+        try:
+            if layer.input is not previous:             # not a chain: positions unknown
+                return None
+        except (AttributeError, ValueError):            # a layer called several times has no single input
+            return None
+        n_in = np.array(layer.input.shape[1:3], dtype=float)
+        name = type(layer).__name__
+        if isinstance(layer, (keras.layers.Conv2D, keras.layers.MaxPooling2D, keras.layers.AveragePooling2D)):
+            if getattr(layer, "data_format", "channels_last") != "channels_last":
+                return None
+            k = np.array(layer.kernel_size if hasattr(layer, "kernel_size") else layer.pool_size, dtype=float)
+            s = np.array(layer.strides, dtype=float)
+            k = (k - 1) * np.array(getattr(layer, "dilation_rate", (1, 1)), dtype=float) + 1
+            n_out = np.array(layer.output.shape[1:3], dtype=float)
+            pad = (np.maximum((n_out - 1) * s + k - n_in, 0) // 2 if layer.padding == "same" else np.zeros(2))
+            offset, stride = offset + stride * (-pad + (k - 1) / 2), stride * s
+        elif name not in _GRID_PRESERVING:
+            return None
+        if layer is conv_layer:
+            return offset, stride
+        previous = layer.output
+    return None
+
+
+def _interpolation_matrix(n_in, n_cells, offset, stride):
+    """``(n_in, n_cells)`` linear interpolation of cell values at input pixels
+    p, the cells sitting at ``offset + stride * i`` (clamped at the edges)."""
+    u = np.clip((np.arange(n_in) - offset) / stride, 0, n_cells - 1)
+    lo = np.floor(u).astype(int)
+    hi = np.minimum(lo + 1, n_cells - 1)
+    m = np.zeros((n_in, n_cells))
+    np.add.at(m, (np.arange(n_in), lo), 1 - (u - lo))
+    np.add.at(m, (np.arange(n_in), hi), u - lo)
+    return m
+
+
+def upsample_cam(cam, model, conv_layer, size):
+    """Bilinear upsampling of Grad-CAM maps ``(n, h, w)`` to the input ``size``.
+
+    tf.image.resize stretches the map over the whole image (cell i of h on
+    input pixel (i + 0.5) H / h - 0.5): right for "same" padding and pooling,
+    wrong for "valid" convolutions, whose cells sit on the centres of their
+    receptive fields (a 3x3 "valid" map of a 10x10 input: cell i on pixel
+    i + 1, not 1.125 i + 0.06). Where :func:`_cell_positions` knows the
+    centres and they differ from the stretch, the map is interpolated
+    through them; otherwise tf.image.resize is used.
+    """
+    import tensorflow as tf
+
+    (h, w), (H, W) = cam.shape[1:3], size
+    positions = _cell_positions(model, conv_layer)
+    stretch = (np.array([(H / h - 1) / 2, (W / w - 1) / 2]), np.array([H / h, W / w]))
+    if positions is None or (np.allclose(positions[0], stretch[0]) and np.allclose(positions[1], stretch[1])):
+        return tf.image.resize(cam[..., None], (H, W), method="bilinear").numpy()[..., 0]
+    rows = _interpolation_matrix(H, h, positions[0][0], positions[1][0])
+    cols = _interpolation_matrix(W, w, positions[0][1], positions[1][1])
+    return np.einsum("ph,nhw,qw->npq", rows, cam, cols).astype("float32")
+
+
 def grad_cam(model, x, targets, layer=None, batch_size=128):
     """Grad-CAM (Selvaraju et al. 2017) upsampled to the input size.
 
     alpha_k^c = mean_ij d y^c / d A^k_ij,  L^c = ReLU(sum_k alpha_k^c A^k),
-    bilinearly resized to (H, W) and spread evenly over the input channels.
+    bilinearly upsampled to (H, W) with each cell on the centre of its
+    receptive field (:func:`upsample_cam`) and spread evenly over the input
+    channels (Grad-CAM has no channel resolution).
 
     Args:
         model: keras.Model with image input.
@@ -194,7 +277,7 @@ def grad_cam(model, x, targets, layer=None, batch_size=128):
             score = tf.reduce_sum(tf.gather(scores, tb, axis=1, batch_dims=1))
         grads = tape.gradient(score, maps)
         alpha = tf.reduce_mean(grads, axis=(1, 2), keepdims=True)          # alpha_k^c
-        cam = tf.nn.relu(tf.reduce_sum(alpha * maps, axis=-1, keepdims=True))  # ReLU(sum_k alpha_k A^k)
-        cam = tf.image.resize(cam, (h, w), method="bilinear").numpy()
+        cam = tf.nn.relu(tf.reduce_sum(alpha * maps, axis=-1))                 # ReLU(sum_k alpha_k A^k)
+        cam = upsample_cam(cam.numpy(), model, conv, (h, w))[..., None]
         out[s:s + batch_size] = np.repeat(cam / c, c, axis=-1)
     return out, conv.name

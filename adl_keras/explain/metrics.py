@@ -36,8 +36,25 @@ def _expand(mask, shape, kind):
     return mask.reshape((len(mask),) + shape)
 
 
+def tie_broken_orders(scores, tie_breaks=0, rng=None):
+    """Orders of decreasing ``scores`` ``(F,)``: ``(r, F)`` feature indices.
+
+    Tied scores say nothing about which feature comes first. ``tie_breaks=0``
+    keeps the index order (one order, ``np.argsort(kind="stable")``); with
+    ``tie_breaks=r`` and any tie, ``r`` orders break the ties uniformly at
+    random (features of distinct scores keep their order). An index order is
+    itself a ranking (a raster scan of an image, top-left first), so it
+    would credit the method with an order it never gave.
+    """
+    scores = np.asarray(scores, dtype="float64")
+    if not tie_breaks or len(np.unique(scores)) == len(scores):
+        return np.argsort(-scores, kind="stable")[None]
+    rng = rng if rng is not None else np.random.default_rng(0)
+    return np.stack([np.lexsort((rng.random(len(scores)), -scores)) for _ in range(int(tie_breaks))])
+
+
 def deletion_insertion(model, x, values, targets, mode="deletion", baseline=0.0, steps=None, kind=None,
-                       batch_size=1024):
+                       batch_size=1024, tie_breaks=0, seed=0):
     """Deletion or insertion curves and their areas (Petsiuk et al. 2018).
 
     Deletion starts at ``x`` and replaces the most important features by
@@ -56,6 +73,11 @@ def deletion_insertion(model, x, values, targets, mode="deletion", baseline=0.0,
         steps: number of chunks (default: one per feature, at most 100).
         kind: input kind (default from the rank).
         batch_size: forward batch (default 1024).
+        tie_breaks: 0 (default) orders tied features by index; r > 0
+            averages the curve over r uniformly random orders of the tied
+            features (examples without ties: one order), see
+            :func:`tie_broken_orders`.
+        seed: seeds the tie-breaking orders (default 0).
 
     Returns:
         dict with ``auc`` ``(n,)``, ``curves`` ``(n, steps + 1)``, ``fractions``.
@@ -80,18 +102,21 @@ def deletion_insertion(model, x, values, targets, mode="deletion", baseline=0.0,
     base = np.broadcast_to(np.asarray(baseline, dtype="float32"), shape)
     counts = np.round(np.linspace(0, n_feat, steps + 1)).astype(int)
     fwd = _inputs.forward(model, batch_size)
+    if isinstance(tie_breaks, bool) or not isinstance(tie_breaks, (int, np.integer)) or tie_breaks < 0:
+        raise ValueError(f"tie_breaks must be an int >= 0. Received: tie_breaks={tie_breaks!r}")
+    rng = np.random.default_rng(seed)
     curves = np.zeros((len(x), steps + 1))
     for i in range(len(x)):
-        order = np.argsort(-scores[i], kind="stable")
-        rank = np.empty(n_feat, dtype=int)
-        rank[order] = np.arange(n_feat)
-        changed = rank[None, :] < counts[:, None]                        # (steps+1, F): first k features
-        changed = _expand(changed, shape, kind)
+        orders = tie_broken_orders(scores[i], tie_breaks, rng)           # (r, F)
+        rank = np.empty(orders.shape, dtype=int)
+        np.put_along_axis(rank, orders, np.arange(n_feat)[None], axis=1)
+        changed = rank[:, None, :] < counts[None, :, None]               # (r, steps+1, F): first k features
+        changed = _expand(changed.reshape(-1, n_feat), shape, kind)
         if mode == "deletion":
             batch = np.where(changed, base[None], x[i][None])
         else:
             batch = np.where(changed, x[i][None], base[None])
-        curves[i] = fwd(batch)[:, targets[i]]
+        curves[i] = fwd(batch)[:, targets[i]].reshape(len(orders), steps + 1).mean(axis=0)
     fractions = counts / n_feat
     auc = np.trapezoid(curves, fractions, axis=1)                       # AUC = integral of p(k/F) d(k/F)
     return {"auc": auc, "curves": curves, "fractions": fractions}

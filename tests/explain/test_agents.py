@@ -268,3 +268,72 @@ def test_episode_argument_errors_never_import_tensorflow(tmp_path):
     assert res.stdout.strip().splitlines()[-1] == "[]"
     for text in ("not empty", "--target='left'", "--steps=0", "task 'tabular-classification'"):
         assert text in res.stderr
+
+
+def test_tied_attributions_are_taken_in_random_order():
+    """A tie says nothing about which element comes first: index order would be a
+    raster scan the method never gave; random tie-breaking gives its expectation."""
+    from adl_keras.explain import metrics
+
+    # Q = [4 s_0, 0.5]: only s_0 counts; s = (1, 1, 1, 1), removal to 0
+    model = linear_q(np.array([[4.0, 0], [0, 0], [0, 0], [0, 0]], dtype="float32"),
+                     np.array([0.0, 0.5], dtype="float32"), name="tie_q")
+    x = np.ones((3, 4), dtype="float32")
+    tied = np.ones((3, 4), dtype="float32")
+    # index order removes s_0 first: curve 4, 0, 0, 0, 0 -> AUC 0.5
+    r = metrics.deletion_insertion(model, x, tied, [0, 0, 0], kind="tabular")
+    np.testing.assert_allclose(r["auc"], 0.5)
+    # a uniformly random order: E[curve] = 4, 3, 2, 1, 0 -> AUC 2 (one draw's sd 1.12, here / sqrt(400))
+    r = metrics.deletion_insertion(model, x, tied, [0, 0, 0], kind="tabular", tie_breaks=400)
+    assert abs(r["auc"].mean() - 2.0) < 0.2
+    # distinct scores keep their order; only the tied middle pair is shuffled
+    orders = metrics.tie_broken_orders(np.array([1.0, 1.0, 2.0, 0.0]), tie_breaks=50)
+    assert orders.shape == (50, 4) and np.all(orders[:, 0] == 2) and np.all(orders[:, 3] == 3)
+    assert {tuple(o) for o in orders[:, 1:3]} == {(0, 1), (1, 0)}
+    # untied scores: one order, whatever tie_breaks says
+    assert metrics.tie_broken_orders(np.array([0.1, 0.3, 0.2]), tie_breaks=9).tolist() == [[1, 2, 0]]
+    # the flip rate: all-tied attributions are no better than random (1 of 4), not "always s_0"
+    model = linear_q(np.array([[1.0, 0], [0, 0], [0, 0], [0, 0]], dtype="float32"),
+                     np.array([0.0, 0.5], dtype="float32"), name="tie_flip_q")
+    x = np.tile(np.array([1.0, 2.0, 2.0, 2.0], dtype="float32"), (40, 1))
+    tied = np.zeros((40, 4), dtype="float32")
+    assert agents.action_flip_rate(model, x, tied, k=1)["flip_rate"] == 1.0
+    r = agents.action_flip_rate(model, x, tied, k=1, tie_breaks=50)
+    assert abs(r["flip_rate"] - r["random_flip_rate"]) < 0.05 and r["random_flip_rate"] == 0.25
+    f = agents.agent_faithfulness(model, x, tied, k=1, random_orders=5)
+    assert not f["beats_random"] and abs(f["deletion_auc"] - f["random_deletion_auc"]) < 0.1
+    with pytest.raises(ValueError, match="tie_breaks must be an int >= 0. Received: tie_breaks=-1"):
+        metrics.deletion_insertion(model, x, tied, np.zeros(40, int), kind="tabular", tie_breaks=-1)
+
+
+def test_grad_cam_cells_of_a_valid_conv_sit_on_their_receptive_field_centres():
+    """A 3x3 'valid' conv of a 10x10 frame has 8x8 cells centred on pixels 1..8:
+    with a conv that copies its centre tap and a head that sums the map,
+    Grad-CAM's map is the frame itself on those pixels (not stretched over 0..9)."""
+    from adl_keras.explain import gradients
+
+    inputs = keras.Input((10, 10, 1))
+    conv = keras.layers.Conv2D(1, 3, padding="valid", activation="relu", name="conv_1")
+    head = keras.layers.Dense(1, name="q_values")
+    model = keras.Model(inputs, head(keras.layers.Flatten()(conv(inputs))))
+    kernel = np.zeros((3, 3, 1, 1), dtype="float32")
+    kernel[1, 1] = 1.0
+    conv.set_weights([kernel, np.zeros(1, dtype="float32")])
+    head.set_weights([np.ones((64, 1), dtype="float32"), np.zeros(1, dtype="float32")])
+    x = np.zeros((2, 10, 10, 1), dtype="float32")
+    x[0, 3, 6], x[1, 7, 4] = 1.0, 1.0
+    e = explain(model, x, "grad-cam", target=[0, 0])
+    assert e.extras["layer"] == "conv_1"
+    np.testing.assert_allclose(e.values[:, 1:9, 1:9], x[:, 1:9, 1:9], atol=1e-6)  # alpha = 1, cam = A
+    assert e.values[0].argmax() == 36 and e.values[1].argmax() == 74
+    # positions by receptive-field arithmetic: valid 3x3 -> pool 2 -> 'same' 3x3 stride 2
+    fresh = keras.Input((10, 10, 1))
+    y = keras.layers.MaxPooling2D(2)(keras.layers.Conv2D(1, 3, padding="valid", activation="relu")(fresh))
+    last = keras.layers.Conv2D(2, 3, strides=2, padding="same", name="stage1")
+    chain = keras.Model(fresh, last(y))
+    offset, stride = gradients._cell_positions(chain, last)
+    np.testing.assert_allclose(offset, [3.5, 3.5])
+    np.testing.assert_allclose(stride, [4, 4])
+    # a branching graph: positions unknown, the map is stretched as before
+    branch = keras.Model(inputs, keras.layers.Add()([conv(inputs), conv(inputs)]))
+    assert gradients._cell_positions(branch, branch.layers[-1]) is None
