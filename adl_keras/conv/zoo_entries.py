@@ -91,12 +91,32 @@ register(
 VGG_SMALL_SHAPES32 = {"input_shape": (32, 32, 3), "num_classes": 10, "name": "vgg_small_shapes32"}
 
 
-def train_vgg_small_shapes32(seed=0, progress=None, epochs=45):
-    """Recipe of ``vgg_small.shapes32``: Adam 1e-3, batch 64, up to 45 epochs,
-    early stopping on val accuracy (patience 8, best weights kept)."""
-    config = training.ClassifierConfig(epochs=epochs, batch_size=64, learning_rate=1e-3, patience=8, seed=seed)
-    return _fit_on("shapes32", vgg_small, VGG_SMALL_SHAPES32, config,
-                   "held-out (test split) accuracy reported in the card", progress)
+def train_vgg_small_shapes32(seed=0, progress=None, epochs=80, shift=3):
+    """Recipe of ``vgg_small.shapes32``: random horizontal flips and shifts of
+    up to 3 pixels (:func:`augmented_batches`; every shapes32 class keeps its
+    label under both), Adam 1e-3, batch 64, up to 80 epochs, early stopping
+    on val accuracy (patience 12, best weights kept).
+
+    Chosen on the validation split (seed 0): without augmentation the VGG,
+    which has no normalisation, overfits the 3,000 training images (train
+    0.99, best val 0.768 at epoch 29; Adam 5e-4: 0.674); with it val
+    accuracy is 0.948 at epoch 60 and still rising."""
+    import keras
+
+    from adl_keras import data
+
+    config = training.ClassifierConfig(epochs=epochs, batch_size=64, learning_rate=1e-3, patience=12, seed=seed)
+    keras.utils.set_random_seed(seed)  # before the model is built: seeds the initial weights too
+    ds = data.load("shapes32")
+    model = vgg_small(**VGG_SMALL_SHAPES32)
+    history = training.fit_classifier(
+        model, augmented_batches(ds.train[0], ds.train[1], config.batch_size, seed, shift=shift), config, progress,
+        validation_data=ds.val, steps_per_epoch=len(ds.train[0]) // config.batch_size,
+        shuffle=False)  # the stream shuffles itself
+    info = training.fit_summary(history)
+    info["augmentation"] = f"random horizontal flip, random shift <= {shift} px (zero pad + crop)"
+    info["goals"] = ["held-out (test split) accuracy reported in the card"]
+    return model, info
 
 
 register(

@@ -540,7 +540,7 @@ def render_card_section(section):
     for method, r in section["methods"].items():
         lines.append(f"| {method} | {r['deletion_auc']:.4g} ({r['random_deletion_auc']:.4g}) | "
                      f"{r['insertion_auc']:.4g} ({r['random_insertion_auc']:.4g}) | "
-                     f"{r['flip_rate']:.3f} ({r['random_flip_rate']:.3f}) | {_verdict(r)} |")
+                     f"{r['flip_rate']:.3f} ({r['random_flip_rate']:.3f}) | {verdict(r)} |")
     lines += ["", f"Reproduce: `{section['command']}`"]
     return lines
 
@@ -553,12 +553,15 @@ def auc_margins(row):
             (row["insertion_auc"] - row["random_insertion_auc"]) / max(row["random_insertion_auc_sem"], 1e-12))
 
 
-def _verdict(row):
+def verdict(row):
+    """"yes", "NO", or "no: ahead only within noise (...)" for one method's
+    faithfulness ``row``: a win counts only when both AUC margins over random
+    are at least ``NOISE_SEM`` standard errors of the random reference."""
     if not row["beats_random"]:
         return "NO"
     margins = auc_margins(row)
     if margins is not None and min(margins) < NOISE_SEM:
-        return f"yes, within noise (AUC margins {margins[0]:.1f} / {margins[1]:.1f} s.e.)"
+        return f"no: ahead only within noise (AUC margins {margins[0]:.1f} / {margins[1]:.1f} s.e.)"
     return "yes"
 
 
