@@ -147,6 +147,11 @@ def perturbed_images(image, hidden, segments, draws):
     Returns:
         ``(len(draws), H, W, C)`` contiguous array of ``image``'s dtype.
     """
+    labels = int(segments.max()) + 1
+    if labels > draws.shape[1]:
+        # lime's column j hides the pixels labelled j: with labels that skip numbers
+        # (a custom segmentation), the pixels labelled >= the column count always show
+        draws = np.concatenate([draws, np.ones((len(draws), labels - draws.shape[1]), draws.dtype)], axis=1)
     keep = draws[:, segments].astype(bool)[..., None]   # (n, H, W, 1)
     return np.where(keep, image[None], hidden[None])
 
