@@ -29,8 +29,8 @@ value = our median seconds, anchor_value = stock median seconds, ratio =
 anchor / value (speed-up; goal >= 2). The two sides run alternately. The
 details give, per side, the median seconds of each part (segmentation,
 hidden image, drawing and building the perturbed images, the model's forward
-pass, distances, ridge fit, the rest), measured in separate instrumented runs,
-and ``max_ratio_if_lime_work_were_free`` = stock seconds / forward seconds:
+pass, distances, ridge fit, the rest), measured in instrumented runs
+interleaved with the timed ones (one per side per repeat), and ``max_ratio_if_lime_work_were_free`` = stock seconds / forward seconds:
 the ratio our side would reach if everything but the shared forward pass took
 no time.
 """
@@ -46,7 +46,6 @@ import numpy as np
 from benchmarks._common import write_result
 
 REPEATS = 15
-BREAKDOWN_REPEATS = 7
 NUM_SAMPLES = 1000
 SEED = 0
 TOP_K = 5
@@ -91,46 +90,47 @@ def stock_context():
     return sklearn.config_context(assume_finite=True, skip_parameter_validation=True)
 
 
-def breakdown(fwd, x, targets, vectorised, repeats=BREAKDOWN_REPEATS):
-    """Median seconds of each part of one explanation (instrumented runs, not the headline timings)."""
+def instrumented_run(fwd, x, targets, vectorised):
+    """Seconds spent in each part of one explanation (timing wrappers around each step)."""
     import lime.lime_base
     import lime.lime_image
     import sklearn.metrics
 
     from adl_keras.explain import lime_methods
 
-    runs = []
-    for _ in range(repeats):
-        spent = {}
-        seg = _timed(lime_methods.Segmenter("auto", seed=SEED), spent, "segmentation")
-        fwd_t = _timed(fwd, spent, "forward")
-        if vectorised:
-            m = lime_methods
-            patches = [(m, "hidden_image", _timed(m.hidden_image, spent, "hidden image")),
-                       (m, "perturbation_draws", _timed(m.perturbation_draws, spent, "draws + perturbed images")),
-                       (m, "perturbed_images", _timed(m.perturbed_images, spent, "draws + perturbed images")),
-                       (m, "cosine_distances_to_first", _timed(m.cosine_distances_to_first, spent, "distances")),
-                       (m, "weighted_ridge", _timed(m.weighted_ridge, spent, "kernel + ridge fit"))]
-            context = contextlib.nullcontext()
-        else:
-            explainer, base = lime.lime_image.LimeImageExplainer, lime.lime_base.LimeBase
-            patches = [(explainer, "data_labels", _timed(explainer.data_labels, spent, "data_labels")),
-                       (sklearn.metrics, "pairwise_distances",
-                        _timed(sklearn.metrics.pairwise_distances, spent, "distances")),
-                       (base, "explain_instance_with_data",
-                        _timed(base.explain_instance_with_data, spent, "kernel + ridge fit"))]
-            context = stock_context()
-        with _patched(patches), context:
-            start = time.perf_counter()
-            lime_methods.lime_image(fwd_t, x, targets, seed=SEED, num_samples=NUM_SAMPLES, segmentation=seg,
-                                    vectorised=vectorised, batch_size=NUM_SAMPLES)
-            total = time.perf_counter() - start
-        if "data_labels" in spent:   # stock: the draws, the per-sample image loop and the forward call
-            spent["draws + perturbed images"] = spent.pop("data_labels") - spent["forward"]
-        spent["other"] = total - sum(spent.values())
-        spent["total"] = total
-        runs.append(spent)
+    spent = {}
+    seg = _timed(lime_methods.Segmenter("auto", seed=SEED), spent, "segmentation")
+    fwd_t = _timed(fwd, spent, "forward")
+    if vectorised:
+        m = lime_methods
+        patches = [(m, "hidden_image", _timed(m.hidden_image, spent, "hidden image")),
+                   (m, "perturbation_draws", _timed(m.perturbation_draws, spent, "draws + perturbed images")),
+                   (m, "perturbed_images", _timed(m.perturbed_images, spent, "draws + perturbed images")),
+                   (m, "cosine_distances_to_first", _timed(m.cosine_distances_to_first, spent, "distances")),
+                   (m, "weighted_ridge", _timed(m.weighted_ridge, spent, "kernel + ridge fit"))]
+        context = contextlib.nullcontext()
+    else:
+        explainer, base = lime.lime_image.LimeImageExplainer, lime.lime_base.LimeBase
+        patches = [(explainer, "data_labels", _timed(explainer.data_labels, spent, "data_labels")),
+                   (sklearn.metrics, "pairwise_distances",
+                    _timed(sklearn.metrics.pairwise_distances, spent, "distances")),
+                   (base, "explain_instance_with_data",
+                    _timed(base.explain_instance_with_data, spent, "kernel + ridge fit"))]
+        context = stock_context()
+    with _patched(patches), context:
+        start = time.perf_counter()
+        lime_methods.lime_image(fwd_t, x, targets, seed=SEED, num_samples=NUM_SAMPLES, segmentation=seg,
+                                vectorised=vectorised, batch_size=NUM_SAMPLES)
+        total = time.perf_counter() - start
+    if "data_labels" in spent:   # stock: the draws, the per-sample image loop and the forward call
+        spent["draws + perturbed images"] = spent.pop("data_labels") - spent["forward"]
     # stock lime builds its hidden image inside explain_instance (no function to time): it is in "other"
+    spent["other"] = total - sum(spent.values())
+    spent["total"] = total
+    return spent
+
+
+def _medians(runs):
     keys = [k for k in PARTS + ("total",) if k in runs[0]]
     return {k: float(np.median([r[k] for r in runs])) for k in keys}
 
@@ -154,14 +154,18 @@ def measure(fwd, x):
     np.testing.assert_allclose(wf, ws, rtol=1e-9, atol=1e-12)
     np.testing.assert_allclose(fast[1], stock[1], rtol=1e-9, atol=1e-12)
     times = {"vectorised": [], "stock": [], "forward": []}
+    runs = {"vectorised": [], "stock": []}
     for r in range(REPEATS):
         order = ("vectorised", "stock") if r % 2 == 0 else ("stock", "vectorised")
         for key in order:
             times[key].append(_time(lambda: run(key == "vectorised")))
         # the model's share: the same forward call on NUM_SAMPLES images of x's size
         times["forward"].append(_time(lambda: fwd(np.repeat(x, NUM_SAMPLES, axis=0))))
+        # the per-part breakdown: one instrumented run of each side, in the same conditions
+        for key in order:
+            runs[key].append(instrumented_run(fwd, x, targets, key == "vectorised"))
     med = {k: float(np.median(v)) for k, v in times.items()}
-    parts = {"ours": breakdown(fwd, x, targets, True), "stock": breakdown(fwd, x, targets, False)}
+    parts = {"ours": _medians(runs["vectorised"]), "stock": _medians(runs["stock"])}
     return med, times, parts, {"superpixels": int(len(wf)), "max_abs_weight_diff": float(np.max(np.abs(wf - ws))),
                                f"top{TOP_K}": [int(i) for i in np.argsort(-np.abs(wf))[:TOP_K]]}
 
