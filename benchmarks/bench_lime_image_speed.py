@@ -30,9 +30,13 @@ anchor / value (speed-up; goal >= 2). The two sides run alternately. The
 details give, per side, the median seconds of each part (segmentation,
 hidden image, drawing and building the perturbed images, the model's forward
 pass, distances, ridge fit, the rest), measured in instrumented runs
-interleaved with the timed ones (one per side per repeat), and ``max_ratio_if_lime_work_were_free`` = stock seconds / forward seconds:
-the ratio our side would reach if everything but the shared forward pass took
-no time.
+interleaved with the timed ones (one per side per repeat), and
+``max_ratio_if_lime_work_were_free`` = stock seconds / forward seconds: the
+ratio our side would reach if everything but the shared forward pass took no
+time. The forward pass is the floor: on this shared 2-core machine it takes
+20-35 ms for lenet5.digits (1,000 images resized to 32x32) depending on
+what else runs, so the digits ratio moves with it (2.4 at 21-28 ms; about
+1.8 at 31-34 ms, measured while another process trained).
 """
 
 import contextlib
