@@ -1,15 +1,18 @@
 """LIME (Ribeiro et al. 2016) for images, tables and sequences.
 
-Images: :class:`VectorisedLimeImageExplainer` is lime's own
-``LimeImageExplainer`` with one method replaced, ``data_labels``: instead of
-building perturbed images one at a time and predicting ten at a time, it
-draws the same random on/off matrix from the same ``random_state`` (so the
-same seed gives the same samples), builds all perturbed images at once by
-indexing (``keep = z[:, segments]``) and predicts in large batches. The
-segmentation, the fudged image, the distances and the weighted ridge fit are
-lime's own code, so the explanation is lime's for the same seed and samples.
-(Both modes skip lime's feature-ranking ridge fit, whose ranking is
-discarded when every superpixel is kept, as here.)
+Images: :func:`lime_image` runs lime 0.2.0.1's ``LimeImageExplainer``
+algorithm (``feature_selection="none"``) as whole-array steps instead of
+lime's per-sample loop: the same on/off matrix from the same
+``RandomState`` (so the same seed gives the same samples), all perturbed
+images built at once by indexing (``keep = z[:, segments]``, only the
+channels the model takes), predicted in large batches, then lime's cosine
+distances, kernel and weighted ridge fit computed with the same floating
+point operations as scikit-learn's, without its per-call input validation.
+The explanation is lime's for the same seed and samples (equal inputs to
+the ridge fit give equal weights; measured differences are below 1e-15);
+``vectorised=False`` runs stock lime itself. (Both modes skip lime's
+feature-ranking ridge fit, whose ranking is discarded when every superpixel
+is kept, as here.)
 
 Seeding: lime forwards ``random_seed`` to scikit-image's quickshift through
 ``SegmentationAlgorithm``, which silently drops arguments the function does
@@ -99,28 +102,120 @@ class Segmenter:
         return seg.felzenszwalb(image.astype("float64"), **{"scale": 50, **self.params})
 
 
-def _lime_image_classes():
-    from lime import lime_image
+# --- LIME for images: lime's algorithm, vectorised ---------------------------
+# Each step below is one step of lime 0.2.0.1's ``LimeImageExplainer.explain_instance``
+# with ``feature_selection="none"``, written with whole-array NumPy so that it
+# gives lime's numbers (tests/explain/test_lime.py checks rtol=1e-12):
+# the same draws from the same RandomState, the same cosine distances as
+# ``sklearn.metrics.pairwise_distances``, and the same weighted ridge solve as
+# ``sklearn.linear_model.Ridge(alpha=1)`` (centre by the weighted means, rescale
+# by sqrt(weights), Cholesky solve of (X'X + alpha I) w = X'y).
 
-    class VectorisedLimeImageExplainer(lime_image.LimeImageExplainer):
-        """lime's image explainer with all perturbations built and predicted in
-        large batches (same random draws, same explanation)."""
 
-        predict_batch_size = 512
+def hidden_image(image, segments, hide_color=None):
+    """The image a hidden superpixel shows: its per-channel mean (lime's default) or ``hide_color``.
 
-        def data_labels(self, image, fudged_image, segments, classifier_fn, num_samples, batch_size=10):
-            n_features = np.unique(segments).shape[0]
-            # the same draw as lime: z ~ Bernoulli(1/2) per sample and superpixel, z_0 = 1
-            data = self.random_state.randint(0, 2, num_samples * n_features).reshape((num_samples, n_features))
-            data[0, :] = 1
-            labels = []
-            step = max(int(self.predict_batch_size), 1)
-            for s in range(0, num_samples, step):
-                keep = data[s:s + step][:, segments].astype(bool)[..., None]   # (b, H, W, 1)
-                labels.append(classifier_fn(np.where(keep, image[None], fudged_image[None])))
-            return data, np.concatenate(labels)
+    Args:
+        image: ``(H, W, C)`` float32 image.
+        segments: ``(H, W)`` superpixel labels 0..S-1.
+        hide_color: None (superpixel mean) or a value for every hidden pixel.
 
-    return lime_image, VectorisedLimeImageExplainer
+    Returns:
+        ``(H, W, C)`` array of ``image``'s dtype.
+    """
+    fudged = image.copy()
+    if hide_color is not None:
+        fudged[:] = hide_color
+        return fudged
+    for label in np.unique(segments):
+        inside = segments == label
+        # np.mean over the same values in the same order as lime, so the same float32 rounding
+        fudged[inside] = [np.mean(image[inside][:, c]) for c in range(image.shape[-1])]
+    return fudged
+
+
+def perturbation_draws(random_state, num_samples, n_segments):
+    """lime's on/off matrix z: ``(num_samples, n_segments)`` ints, z_ij ~ Bernoulli(1/2), z_0 = 1."""
+    data = random_state.randint(0, 2, num_samples * n_segments).reshape((num_samples, n_segments))
+    data[0, :] = 1
+    return data
+
+
+def perturbed_images(image, hidden, segments, draws):
+    """Every perturbed image at once: pixel of superpixel s from ``image`` where z_s = 1, else from ``hidden``.
+
+    Returns:
+        ``(len(draws), H, W, C)`` contiguous array of ``image``'s dtype.
+    """
+    labels = int(segments.max()) + 1
+    if labels > draws.shape[1]:
+        # lime's column j hides the pixels labelled j: with labels that skip numbers
+        # (a custom segmentation), the pixels labelled >= the column count always show
+        draws = np.concatenate([draws, np.ones((len(draws), labels - draws.shape[1]), draws.dtype)], axis=1)
+    keep = draws[:, segments].astype(bool)[..., None]   # (n, H, W, 1)
+    return np.where(keep, image[None], hidden[None])
+
+
+def cosine_distances_to_first(draws):
+    """1 - cos(z_i, z_0), clipped to [0, 2]: ``sklearn.metrics.pairwise_distances(z, z[:1], "cosine")``."""
+    x = draws.astype("float64")
+    norms = np.sqrt(np.einsum("ij,ij->i", x, x))
+    norms[norms == 0.0] = 1.0   # an all-off row has similarity 0, as in scikit-learn's normalize
+    x /= norms[:, None]
+    return np.clip(1.0 - x @ x[:1].T, 0.0, 2.0).ravel()
+
+
+def weighted_ridge(x, y, sample_weight, alpha=1.0):
+    """Weighted ridge regression with an intercept, as ``Ridge(alpha).fit(x, y, sample_weight)``.
+
+    minimises sum_i w_i (y_i - b - x_i . c)^2 + alpha |c|^2: centre x and y by
+    their weighted means, rescale rows by sqrt(w_i), solve (X'X + alpha I) c = X'y
+    (Cholesky), b = mean_w(y) - mean_w(x) . c.
+
+    Args:
+        x: ``(n, d)`` design matrix.
+        y: ``(n,)`` targets.
+        sample_weight: ``(n,)`` weights w_i >= 0.
+        alpha: L2 penalty (default 1.0, lime's).
+
+    Returns:
+        (coef ``(d,)``, intercept, weighted R^2 on ``(x, y)``, prediction at ``x[0]``).
+    """
+    import scipy.linalg
+
+    x = np.asarray(x, dtype="float64")
+    y = np.asarray(y, dtype="float64")
+    x_offset = np.average(x, axis=0, weights=sample_weight)
+    y_offset = np.average(y, axis=0, weights=sample_weight)
+    sqrt_w = np.sqrt(sample_weight)
+    xc = (x - x_offset) * sqrt_w[:, None]
+    yc = ((y - y_offset) * sqrt_w)[:, None]
+    gram = xc.T @ xc
+    gram.flat[:: x.shape[1] + 1] += alpha
+    coef = scipy.linalg.solve(gram, xc.T @ yc, assume_a="pos", overwrite_a=True).T.ravel()
+    intercept = float(y_offset - x_offset @ coef)
+    pred = x @ coef + intercept
+    # R^2 with the same weights (lime's explanation "score")
+    score = 1.0 - np.sum(sample_weight * (y - pred) ** 2) / np.sum(sample_weight * (y - y_offset) ** 2)
+    return coef, intercept, float(score), float(pred[0])
+
+
+def _lime_image_one(classifier, image, label, seg_fn, seed, num_samples, hide_color, kernel_width, batch_size):
+    """One LIME image explanation, lime's steps vectorised (see the comment above)."""
+    from skimage.color import gray2rgb
+
+    # lime segments the RGB image (gray2rgb of a 1-channel one); the classifier
+    # only ever sees the image's own channels, so only those are built below
+    segments = seg_fn(gray2rgb(image[..., 0]) if image.shape[-1] == 1 else image)
+    hidden = hidden_image(image, segments, hide_color)
+    draws = perturbation_draws(np.random.RandomState(seed), num_samples, np.unique(segments).shape[0])
+    labels = np.concatenate([
+        np.asarray(classifier(perturbed_images(image, hidden, segments, draws[s:s + batch_size])))[:, label]
+        for s in range(0, num_samples, batch_size)])
+    distances = cosine_distances_to_first(draws)
+    weights = np.sqrt(np.exp(-(distances ** 2) / float(kernel_width) ** 2))   # lime's exponential kernel
+    coef, intercept, score, local_pred = weighted_ridge(draws, labels, weights, alpha=1.0)
+    return segments, coef, intercept, score, local_pred
 
 
 def lime_image(fwd, x, targets, seed=0, num_samples=1000, segmentation="auto", hide_color=None,
@@ -139,8 +234,9 @@ def lime_image(fwd, x, targets, seed=0, num_samples=1000, segmentation="auto", h
         segmentation: a :class:`Segmenter` or its algorithm name (default "auto").
         hide_color: value of hidden superpixels; None = superpixel mean (lime's default).
         kernel_width: lime's kernel width (default 0.25).
-        vectorised: use :class:`VectorisedLimeImageExplainer` (default True)
-            or stock lime's ``LimeImageExplainer`` (its per-sample loop).
+        vectorised: lime's algorithm with whole-array NumPy steps (default
+            True, the same numbers) or stock lime's ``LimeImageExplainer``
+            (its per-sample loop, sklearn's ridge).
         batch_size: prediction batch of either mode (default 512; stock
             lime's own default is 10).
 
@@ -148,43 +244,57 @@ def lime_image(fwd, x, targets, seed=0, num_samples=1000, segmentation="auto", h
         (values, intercepts, extras dict with ``segments``, ``segment_weights``,
         ``local_pred``, ``score``).
     """
-    lime_mod, Vectorised = _lime_image_classes()
     seg_fn = segmentation if callable(segmentation) else Segmenter(segmentation, seed=seed)
     channels = x.shape[-1]
     if channels not in (1, 3):
         raise ValueError(f"LIME images need 1 or 3 channels. Received: x.shape={x.shape}")
-    classifier = (lambda imgs: fwd(imgs[..., :1])) if channels == 1 else fwd
+    if int(batch_size) < 1:
+        raise ValueError(f"batch_size must be a positive int. Received: batch_size={batch_size!r}")
     values = np.zeros(x.shape, dtype="float32")
     base = np.zeros(len(x))
     extras = {"segments": [], "segment_weights": [], "local_pred": np.zeros(len(x)), "score": np.zeros(len(x))}
     for i in range(len(x)):
-        image = x[i, ..., 0] if channels == 1 else x[i]
-        # lime's "auto" selection with num_features >= superpixels fits a ridge model
-        # only to rank features it then keeps all of; "none" skips that fit and
-        # gives the same final ridge fit on the same features (both modes).
+        label = int(targets[i])
         if vectorised:
-            explainer = Vectorised(kernel_width=kernel_width, random_state=seed, feature_selection="none")
-            explainer.predict_batch_size = batch_size
+            segments, coef, intercept, score, local_pred = _lime_image_one(
+                fwd, x[i].astype("float32"), label, seg_fn, seed, num_samples, hide_color, kernel_width,
+                int(batch_size))
+            weights = np.zeros(int(segments.max()) + 1)
+            weights[:len(coef)] = coef
         else:
-            explainer = lime_mod.LimeImageExplainer(kernel_width=kernel_width, random_state=seed,
-                                                    feature_selection="none")
-        exp = explainer.explain_instance(
-            image.astype("float32"), classifier, labels=(int(targets[i]),), hide_color=hide_color,
-            top_labels=None, num_features=100000, num_samples=num_samples, batch_size=int(batch_size),
-            segmentation_fn=seg_fn, random_seed=seed)
-        segments = exp.segments
-        weights = np.zeros(int(segments.max()) + 1)
-        for feature, weight in exp.local_exp[int(targets[i])]:
-            weights[feature] = weight
+            segments, weights, intercept, score, local_pred = _stock_lime_image_one(
+                fwd, x[i], label, seg_fn, seed, num_samples, hide_color, kernel_width, int(batch_size))
         sizes = np.bincount(segments.ravel(), minlength=len(weights))
         values[i] = (weights / np.maximum(sizes, 1))[segments][..., None] / channels
-        base[i] = exp.intercept[int(targets[i])]
+        base[i] = intercept
         extras["segments"].append(segments)
         extras["segment_weights"].append(weights)
-        extras["local_pred"][i] = float(np.ravel(exp.local_pred)[0])
-        extras["score"][i] = float(exp.score)
+        extras["local_pred"][i] = local_pred
+        extras["score"][i] = score
     extras["segments"] = np.stack(extras["segments"])
     return values, base, extras
+
+
+def _stock_lime_image_one(fwd, image, label, seg_fn, seed, num_samples, hide_color, kernel_width, batch_size):
+    """One explanation by stock lime's ``LimeImageExplainer`` (the reference of the vectorised steps)."""
+    from lime import lime_image as lime_mod
+
+    channels = image.shape[-1]
+    classifier = (lambda imgs: fwd(imgs[..., :1])) if channels == 1 else fwd
+    # lime's "auto" selection with num_features >= superpixels fits a ridge model
+    # only to rank features it then keeps all of; "none" skips that fit and
+    # gives the same final ridge fit on the same features.
+    explainer = lime_mod.LimeImageExplainer(kernel_width=kernel_width, random_state=seed, feature_selection="none")
+    exp = explainer.explain_instance(
+        (image[..., 0] if channels == 1 else image).astype("float32"), classifier, labels=(label,),
+        hide_color=hide_color, top_labels=None, num_features=100000, num_samples=num_samples,
+        batch_size=batch_size, segmentation_fn=seg_fn, random_seed=seed)
+    segments = exp.segments
+    weights = np.zeros(int(segments.max()) + 1)
+    for feature, weight in exp.local_exp[label]:
+        weights[feature] = weight
+    return (segments, weights, float(exp.intercept[label]), float(exp.score),
+            float(np.ravel(exp.local_pred)[0]))
 
 
 def lime_tabular(fwd, x, targets, background, seed=0, num_samples=5000, feature_names=None,

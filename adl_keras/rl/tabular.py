@@ -253,7 +253,7 @@ def q_learning_update(q, s, a, r, s_next, terminated, alpha, gamma):
     return delta
 
 
-def q_learning(env, config=None, progress=None):
+def q_learning(env, config=None, progress=None, callback=None, callback_every=1000):
     """Trains a Q-table with epsilon-greedy tabular Q-learning.
 
     Args:
@@ -262,6 +262,11 @@ def q_learning(env, config=None, progress=None):
         config: QLearningConfig (default ``QLearningConfig()``).
         progress: optional callable receiving a status line every 10% of
             training.
+        callback: optional ``callback(episodes_done, q)`` called after every
+            ``callback_every`` episodes with a copy of the table (e.g. to
+            record a learning curve); it cannot change the training, which
+            draws nothing for it.
+        callback_every: episodes between callback calls (default 1000).
 
     Returns:
         (q, returns): the (S, A) table and the (episodes,) training returns.
@@ -271,6 +276,8 @@ def q_learning(env, config=None, progress=None):
         ...                         QLearningConfig(episodes=2000, epsilon_end=1.0))
     """
     config = config or QLearningConfig()
+    if isinstance(callback_every, bool) or not isinstance(callback_every, int) or callback_every < 1:
+        raise ValueError(f"callback_every must be a positive int. Received: callback_every={callback_every!r}")
     if isinstance(env, str):
         env = make_tabular_env(env)
     rng = np.random.default_rng(config.seed)
@@ -299,6 +306,8 @@ def q_learning(env, config=None, progress=None):
             total += r
             s, done = s_next, terminated or truncated
         returns[episode] = total
+        if callback is not None and (episode + 1) % callback_every == 0:
+            callback(episode + 1, q.copy())
         if progress and (episode + 1) % max(1, config.episodes // 10) == 0:
             recent = returns[max(0, episode - 999): episode + 1].mean()
             if hasattr(progress, "epoch"):  # a progress bar (the CLI's Keras Progbar)

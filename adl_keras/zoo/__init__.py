@@ -411,13 +411,13 @@ def evaluate(name, model=None, against="shipped", source=None):
     model = model if model is not None else load_model(name, source=source or weights_source(name, "user"))
     report = getattr(model, "load_report", None)
     measured = entry.evaluator(model)
-    split = measured.pop("_split", None)
+    split, splits = cards.pop_splits(measured, default=None)
     out = {}
     for key, value in measured.items():
         card = meta["metrics"].get(key, {}).get("value")
         diff = None if card is None else abs(float(value) - card)
         out[key] = {"card": card, "measured": float(value), "diff": diff,
-                    "match": diff is not None and diff <= entry.tolerance}
+                    "match": diff is not None and diff <= entry.tolerance, "split": splits.get(key, split)}
     return {"name": name, "split": split, "tolerance": entry.tolerance, "metrics": out,
             "weights": getattr(report, "source", None), "against": against,
             "card": str(cards.entry_dir(name, _root(against)) / cards.META_FILE),

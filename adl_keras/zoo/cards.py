@@ -152,7 +152,10 @@ def write_entry(entry, model, metrics, training=None, goals=None, root=None, fil
     Args:
         entry: the ZooEntry.
         model: the trained keras.Model.
-        metrics: dict of metric name to value (``_split`` names the split).
+        metrics: dict of metric name to value; ``_split`` names the split of
+            every metric (default "test") and ``_splits`` ``{metric: split}``
+            that of a metric measured elsewhere (e.g. a GAN's FID against the
+            train split), as an evaluator returns them.
         training, goals: recorded in the card.
         root: the zoo folder to write into (default: the user zoo,
             ``$ADL_KERAS_HOME/zoo``; never the installed package unless given).
@@ -178,7 +181,8 @@ def write_entry(entry, model, metrics, training=None, goals=None, root=None, fil
     weights, sha256, size = store.save_weights_content_addressed(model, folder)
     for file_name, content in sorted(files.items()):
         store.atomic_write_bytes(folder / file_name, content)
-    split = metrics.pop("_split", "test")
+    metrics = dict(metrics)
+    split, splits = pop_splits(metrics)
     meta = {
         "name": entry.name,
         "description": entry.description,
@@ -195,7 +199,7 @@ def write_entry(entry, model, metrics, training=None, goals=None, root=None, fil
             "url": entry.weights_url,
         },
         "metrics": {
-            key: {"value": float(value), "split": split, "command": f"adl-zoo evaluate {entry.name}"}
+            key: {"value": float(value), "split": splits.get(key, split), "command": f"adl-zoo evaluate {entry.name}"}
             for key, value in metrics.items()
         },
         "goals": list(goals or []),
@@ -212,6 +216,27 @@ def write_entry(entry, model, metrics, training=None, goals=None, root=None, fil
     store.atomic_write_bytes(folder / CARD_FILE, render_card(meta).encode())
     write_index(root)
     return meta
+
+
+def pop_splits(measured, default="test"):
+    """Removes an evaluator's split labels from ``measured``.
+
+    Args:
+        measured: an evaluator's dict (changed in place): metric values plus
+            ``_split`` (the split of every metric) and, optionally,
+            ``_splits`` (``{metric: split}`` for metrics measured on another
+            split, e.g. ``{"digits_fid_vs_train_split": "train"}``).
+        default: the split when ``_split`` is absent (default "test").
+
+    Returns:
+        (split, ``{metric: split}`` overrides).
+    """
+    split = measured.pop("_split", default)
+    splits = dict(measured.pop("_splits", None) or {})
+    unknown = sorted(set(splits) - set(measured))
+    if unknown:
+        raise ValueError(f"_splits names metrics the evaluator did not measure. Received: {unknown}")
+    return split, splits
 
 
 def _remove_old_weights(folder, keep):

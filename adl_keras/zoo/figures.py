@@ -369,15 +369,20 @@ def _generator_figures(name, entry, model, label):
 
 
 # ------------------------------------------------------------------ agents
-def learning_curve_png(curve, title, random_return=None):
+def learning_curve_png(curve, title, random_return=None, optimum=None,
+                       axes=("training step (env steps or iterations)", "mean return")):
+    """The card's ``eval_curve`` ``[(step, return), ...]`` as a PNG, with the random
+    policy's return and the optimum (e.g. value iteration's) as reference lines."""
     plt = _pyplot()
     steps, returns = zip(*curve)
     fig, ax = plt.subplots(figsize=(5.6, 3.0))
     ax.plot(steps, returns, "o-", ms=3, label="greedy evaluation")
     if random_return is not None:
         ax.axhline(random_return, color="gray", ls="--", label=f"random policy ({random_return:.2f})")
-    ax.set_xlabel("training step (env steps or iterations)")
-    ax.set_ylabel("mean return")
+    if optimum is not None:
+        ax.axhline(optimum, color="green", ls=":", label=f"optimum ({optimum:.4f})")
+    ax.set_xlabel(axes[0])
+    ax.set_ylabel(axes[1])
     ax.set_title(f"{title}: learning curve (from the card's training history)", fontsize=9)
     ax.grid(alpha=0.3)
     ax.legend(fontsize=8, loc="lower right")
@@ -468,8 +473,11 @@ def _agent_figures(name, entry, model, label, meta):
     training = (meta or {}).get("training", {})
     if training.get("eval_curve") and not training.get("learning_curve"):
         random_return = training.get("random_policy_mean_return_100_episodes")
-        figures["learning_curve.png"] = (learning_curve_png(training["eval_curve"], label, random_return),
-                                         "Greedy evaluation return during training (from the card)")
+        axes = training.get("eval_curve_axes") or ("training step (env steps or iterations)", "mean return")
+        figures["learning_curve.png"] = (
+            learning_curve_png(training["eval_curve"], label, random_return,
+                               optimum=training.get("optimal_success_probability"), axes=axes),
+            "Greedy evaluation return during training (from the card)")
     shots, total, steps = greedy_episode_frames(entry, model)
     figures["episode.png"] = (frame_strip_png(shots, total, steps, label),
                               "Frames of one greedy episode")
@@ -517,9 +525,25 @@ def make_figures(name, model, meta=None):
     return _agent_figures(name, entry, model, label, meta)
 
 
+def recipe_files(meta):
+    """Files the recipe wrote beside the card (``meta["files"]``, the recorded learning curve):
+    the figure tool never writes over them."""
+    meta = meta or {}
+    files = set(meta.get("files") or ())
+    curve = (meta.get("training") or {}).get("learning_curve")
+    if curve:
+        files.add(curve)
+    return files
+
+
 def write_figures(name, figures, folder, weights_sha256=None):
     """Writes ``figures`` into ``folder`` atomically and, when ``folder`` holds
     the card of exactly these weights, records them in it and re-renders it.
+
+    A picture whose name is a file the recipe wrote beside the card (its
+    ``files``, e.g. a generator's ``samples.png``, or its learning curve) is
+    not written: the recipe's file stays, and the card records it in the
+    drawn one's place.
 
     Args:
         name: entry name.
@@ -532,11 +556,13 @@ def write_figures(name, figures, folder, weights_sha256=None):
         (list of written paths, whether the card was updated).
     """
     folder = Path(folder)
-    written = [store.atomic_write_bytes(folder / file, png) for file, (png, _) in figures.items()]
     meta = cards.read_meta(name, folder.parent) if folder.name == name else None
+    kept = recipe_files(meta) & {file for file in figures if (folder / file).exists()}
+    written = [store.atomic_write_bytes(folder / file, png) for file, (png, _) in figures.items() if file not in kept]
     if meta is None or weights_sha256 is None or (meta.get("weights") or {}).get("sha256") != weights_sha256:
         return written, False
-    recorded = [{"file": file, "caption": caption} for file, (_, caption) in figures.items()]
+    recorded = [{"file": file, "caption": f"Picture written by the recipe ({file})" if file in kept else caption}
+                for file, (_, caption) in figures.items()]
     curve = (meta.get("training") or {}).get("learning_curve")
     if curve and curve not in figures and (folder / curve).exists():
         # the recipe's own curve (training episodes too), drawn when the weights were trained

@@ -124,3 +124,19 @@ def test_lime_tabular_does_not_depend_on_batch_position(kind):
     # and the seed still matters: another seed gives other weights
     other = lime_methods.lime_tabular(fwd, bg[1:2], np.array([1]), bg, seed=6, num_samples=300, kind=kind)
     assert not np.array_equal(other[0][0], alone[0][0])
+
+
+def test_vectorised_lime_equals_stock_with_labels_that_skip_numbers(lenet, digits):
+    """A custom segmentation may skip labels; lime then never hides the pixels
+    labelled >= the number of superpixels, and neither may the vectorised steps."""
+    from adl_keras.explain._inputs import forward
+
+    x = digits.test[0][:1]
+    targets = lenet(x).numpy().argmax(1)
+    segments = lime_methods.grid_segments(8, 8, 4) * 2    # labels 0, 2, 4, 6: four superpixels
+    seg_fn = lambda image: segments   # noqa: E731
+    fast = lime_methods.lime_image(forward(lenet), x, targets, seed=2, num_samples=100, segmentation=seg_fn)
+    stock = lime_methods.lime_image(forward(lenet), x, targets, seed=2, num_samples=100, segmentation=seg_fn,
+                                    vectorised=False)
+    np.testing.assert_allclose(fast[2]["segment_weights"][0], stock[2]["segment_weights"][0], rtol=1e-12, atol=1e-15)
+    np.testing.assert_allclose(fast[1], stock[1], rtol=1e-12)

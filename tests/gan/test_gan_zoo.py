@@ -44,6 +44,21 @@ def test_pretrained_generator_meets_card_goals(name):
     assert info["dataset"]["split"] == "test"
 
 
+@pytest.mark.parametrize("name", NAMES + ["dcgan.fashion_mnist"])
+def test_card_labels_each_figure_with_the_split_it_was_measured_on(name):
+    """Issue 19: the FID against the train split was labelled "test" in the card."""
+    from adl_keras.gan.zoo_entries import DIGITS_METRIC_SPLITS, FASHION_METRIC_SPLITS
+    from adl_keras.zoo import cards
+
+    meta = cards.read_meta(name)
+    labels = DIGITS_METRIC_SPLITS if name.endswith(".digits") else FASHION_METRIC_SPLITS
+    assert {k: v["split"] for k, v in meta["metrics"].items()} == {k: labels.get(k, "test") for k in meta["metrics"]}
+    card = (cards.entry_dir(name) / cards.CARD_FILE).read_text()
+    assert card == cards.render_card(meta)
+    if name.endswith(".digits"):
+        assert "| digits_fid_vs_train_split | " in card and " | train | " in card
+
+
 @pytest.mark.slow
 @pytest.mark.parametrize("name", NAMES)
 def test_evaluate_reproduces_card(name):

@@ -140,3 +140,37 @@ def test_q_learning_reports_to_a_progress_bar_or_a_line():
     assert calls[-1][1:] == (50, "episode", ["eps", "mean_return"])
     tabular.q_learning("FrozenLake-v1", config, progress=lines.append)
     assert len(lines) == 10 and lines[-1].startswith("episode 50/50")
+
+
+def test_q_learning_callback_sees_the_table_without_changing_training(slippery_table):
+    """The learning curve of qtable.frozenlake4x4 is recorded through the callback:
+    the trained table must be the one trained without it."""
+    config = tabular.QLearningConfig(episodes=300, alpha=0.2, alpha_decay=True, epsilon_end=0.1, seed=3)
+    q_plain, returns_plain = tabular.q_learning("FrozenLake-v1", config)
+    seen = []
+
+    def callback(done, q):
+        seen.append((done, tabular.success_probability(slippery_table, tabular.greedy_policy(q))))
+        q[:] = -1.0   # a copy: scribbling on it cannot reach the training table
+
+    q, returns = tabular.q_learning("FrozenLake-v1", config, callback=callback, callback_every=100)
+    np.testing.assert_array_equal(q, q_plain)
+    np.testing.assert_array_equal(returns, returns_plain)
+    assert [d for d, _ in seen] == [100, 200, 300]
+    assert seen[-1][1] == tabular.success_probability(slippery_table, tabular.greedy_policy(q))
+    with pytest.raises(ValueError, match="callback_every=0"):
+        tabular.q_learning("FrozenLake-v1", config, callback=callback, callback_every=0)
+
+
+def test_frozenlake_recipe_records_a_learning_curve_the_figure_tool_draws():
+    from adl_keras.rl.zoo_entries import train_qtable_frozenlake
+    from adl_keras.zoo import figures
+
+    _, info = train_qtable_frozenlake(episodes=300)
+    curve = info["eval_curve"]
+    assert [step for step, _ in curve] == [0, 300] and curve[0][1] == 0.0  # an all-zero table never reaches the goal
+    assert all(0.0 <= p <= info["optimal_success_probability"] + 1e-12 for _, p in curve)
+    meta = {"training": {**info, "seed": 0}}
+    png = figures.learning_curve_png(curve, "qtable.frozenlake4x4", optimum=info["optimal_success_probability"],
+                                     axes=meta["training"]["eval_curve_axes"])
+    assert png.startswith(b"\x89PNG") and len(png) < 60_000

@@ -37,3 +37,16 @@ def test_card_files_refuse_paths_and_card_names(tmp_path, bad):
     with pytest.raises(ValueError, match="plain file names"):
         cards.write_entry(entry, entry.build(), {"accuracy": 0.5, "_split": "test"}, root=tmp_path)
     assert not (tmp_path / "escape.png").exists() and not cards.entry_dir(entry.name, tmp_path).exists()
+
+
+def test_metric_splits_label_each_metric(tmp_path):
+    """An evaluator's ``_splits`` labels the metrics measured on another split (a GAN's FID against train)."""
+    entry = zoo.get_entry("lenet5.digits")
+    measured = {"fid": 2.0, "fid_vs_train": 1.0, "_split": "test", "_splits": {"fid_vs_train": "train"}}
+    meta = cards.write_entry(entry, entry.build(), measured, root=tmp_path)
+    assert {k: m["split"] for k, m in meta["metrics"].items()} == {"fid": "test", "fid_vs_train": "train"}
+    assert measured["_splits"] == {"fid_vs_train": "train"}   # the caller's dict is left alone
+    card = (cards.entry_dir(entry.name, tmp_path) / cards.CARD_FILE).read_text()
+    assert "| fid_vs_train | 1.0000 | train |" in card and "| fid | 2.0000 | test |" in card
+    with pytest.raises(ValueError, match="_splits names metrics.*'missing'"):
+        cards.write_entry(entry, entry.build(), {"fid": 2.0, "_splits": {"missing": "train"}}, root=tmp_path)

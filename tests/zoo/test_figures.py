@@ -62,6 +62,30 @@ def test_write_figures_records_them_only_in_the_card_of_the_drawn_weights(tmp_pa
     assert cards.read_meta("lenet5.digits", tmp_path)["figures"][1] == {"file": "b.png", "caption": "Second"}
 
 
+def test_write_figures_never_overwrites_a_file_the_recipe_wrote(tmp_path):
+    """Issue 18: `make figures` replaced dcgan.fashion_mnist's recipe sample grid (both named samples.png)."""
+    entry = tmp_path / "dcgan.fashion_mnist"
+    entry.mkdir()
+    shutil.copy(ROOT / "zoo" / "dcgan.fashion_mnist" / "meta.json", entry / "meta.json")
+    meta = json.loads((entry / "meta.json").read_text())
+    assert "samples.png" in meta["files"]
+    (entry / "samples.png").write_bytes(b"\x89PNG-recipe")
+    pngs = {"samples.png": (b"\x89PNG-drawn", "Drawn grid"), "extra.png": (b"\x89PNG-x", "Extra")}
+    for sha in ("0" * 64, meta["weights"]["sha256"]):   # a card of other weights, then the card of these
+        written, updated = figures.write_figures("dcgan.fashion_mnist", pngs, entry, weights_sha256=sha)
+        assert [p.name for p in written] == ["extra.png"] and updated == (sha != "0" * 64)
+        assert (entry / "samples.png").read_bytes() == b"\x89PNG-recipe"
+    recorded = cards.read_meta("dcgan.fashion_mnist", tmp_path)["figures"]
+    assert recorded[0] == {"file": "samples.png", "caption": "Picture written by the recipe (samples.png)"}
+    card = (entry / "README.md").read_text()
+    assert card.count("](samples.png)") == 1 and "![Extra](extra.png)" in card
+    # loose pictures (no card in the folder) are written as drawn
+    loose = tmp_path / "loose"
+    loose.mkdir()
+    written, _ = figures.write_figures("dcgan.fashion_mnist", pngs, loose)
+    assert (loose / "samples.png").read_bytes() == b"\x89PNG-drawn"
+
+
 def test_shipped_cards_embed_pictures_that_exist_and_are_small():
     for meta_path in sorted((ROOT / "zoo").glob("*/meta.json")):
         meta = json.loads(meta_path.read_text())
