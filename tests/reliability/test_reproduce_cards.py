@@ -30,13 +30,9 @@ def _trained_shipped_entries():
 
 # Shipped cards the seeded recipes are known not to reproduce (strict: an entry
 # that starts to match fails here, so it leaves this list once re-shipped).
-# Both come from `_fit_on`, which built the model before seeding until the
-# recipes were fixed, so their shipped weights grew from an unseeded init.
-NOT_REPRODUCED = {
-    "vgg_small.shapes32": "seed 0 stays at chance (val 0.105, stopped after 10 of 45 epochs; test 0.100 vs the "
-                          "card's 0.862): the recipe needs a change before it is re-shipped",
-    "resnet_small.shapes32": "shipped from an unseeded initialisation; not yet retrained with the seeded recipe",
-}
+# Empty since resnet_small.shapes32 and vgg_small.shapes32 were re-shipped
+# from their seeded recipes.
+NOT_REPRODUCED = {}
 
 
 def _params(names):
