@@ -60,7 +60,7 @@ def write_result(name, metric, unit, value, anchor, anchor_value, goal, higher_i
         "anchor": anchor,
         "anchor_value": anchor_value,
         "ratio": ratio,
-        "goal": f"ratio {'>=' if higher_is_better else '<='} {goal}",
+        "goal": f"ratio {'>=' if higher_is_better else '<='} {round(goal, 4)}",
         "meets_goal": bool(meets),
         "repeats": repeats,
         "machine": machine(),
