@@ -53,8 +53,15 @@ def _headline(meta):
     return f"{key} = {m['value']:.4g} ({m['split']})"
 
 
-def _tile_picture(meta, folder):
-    files = [f["file"] for f in meta.get("figures") or [] if (folder / f["file"]).exists()]
+def _card_pictures(meta, folder, card):
+    """Every picture the card shows that sits beside it: the drawn figures and
+    files a recipe wrote (a GAN's sample grid), in the card's figure order."""
+    files = [fig["file"] for fig in meta.get("figures") or []]
+    files += [f for f in re.findall(r"\]\(([\w.-]+\.(?:png|gif|jpg|svg))\)", card) if f not in files]
+    return [f for f in files if (folder / f).exists()]
+
+
+def _tile_picture(files):
     for name in TILE_PREFERENCE:
         if name in files:
             return name
@@ -69,14 +76,13 @@ def gallery():
     for name in sorted(index):
         folder = zoo / name
         meta = json.loads((folder / "meta.json").read_text())
-        by_topic.setdefault(meta["topic"], []).append((name, meta, folder))
         card = (folder / "README.md").read_text()
-        for fig in meta.get("figures") or []:
-            if (folder / fig["file"]).exists():
-                _copy(folder / fig["file"], GENERATED / "zoo" / name / fig["file"])
-        for fig in meta.get("figures") or []:  # the card's pictures sit beside it; here in zoo/NAME/
-            card = card.replace(f"]({fig['file']})", f"]({name}/{fig['file']})")
+        pictures = _card_pictures(meta, folder, card)
+        for file in pictures:  # the card's pictures sit beside it; here in zoo/NAME/
+            _copy(folder / file, GENERATED / "zoo" / name / file)
+            card = card.replace(f"]({file})", f"]({name}/{file})")
         _write(GENERATED / "zoo" / f"{name}.md", card)
+        by_topic.setdefault(meta["topic"], []).append((name, meta, folder, pictures))
     lines = ["# Zoo gallery", "",
              "Every zoo entry with its picture (drawn from held-out data by "
              "`adl-zoo evaluate NAME --figures`), its headline metric and the command that re-measures it. "
@@ -87,8 +93,8 @@ def gallery():
         if not entries:
             continue
         lines += [f"## {TOPIC_TITLES[topic]}", "", "::::{container} gallery", ""]
-        for name, meta, folder in entries:
-            picture = _tile_picture(meta, folder)
+        for name, meta, folder, pictures in entries:
+            picture = _tile_picture(pictures)
             lines += [":::{container} tile", ""]
             if picture:
                 lines += [f"```{{image}} zoo/{name}/{picture}", f":alt: {name}: {picture[:-4].replace('_', ' ')}",
