@@ -542,8 +542,8 @@ def write_figures(name, figures, folder, weights_sha256=None):
 
     A picture whose name is a file the recipe wrote beside the card (its
     ``files``, e.g. a generator's ``samples.png``, or its learning curve) is
-    not written: the recipe's file stays, and the card records it in the
-    drawn one's place.
+    written as ``<stem>_drawn.png`` instead: the recipe's file stays, and the
+    card records both, the recipe's first.
 
     Args:
         name: entry name.
@@ -558,11 +558,15 @@ def write_figures(name, figures, folder, weights_sha256=None):
     folder = Path(folder)
     meta = cards.read_meta(name, folder.parent) if folder.name == name else None
     kept = recipe_files(meta) & {file for file in figures if (folder / file).exists()}
-    written = [store.atomic_write_bytes(folder / file, png) for file, (png, _) in figures.items() if file not in kept]
+    drawn_as = {file: f"{Path(file).stem}_drawn{Path(file).suffix}" if file in kept else file for file in figures}
+    written = [store.atomic_write_bytes(folder / drawn_as[file], png) for file, (png, _) in figures.items()]
     if meta is None or weights_sha256 is None or (meta.get("weights") or {}).get("sha256") != weights_sha256:
         return written, False
-    recorded = [{"file": file, "caption": f"Picture written by the recipe ({file})" if file in kept else caption}
-                for file, (_, caption) in figures.items()]
+    recorded = []
+    for file, (_, caption) in figures.items():
+        if file in kept:
+            recorded.append({"file": file, "caption": f"Picture written by the recipe ({file})"})
+        recorded.append({"file": drawn_as[file], "caption": caption})
     curve = (meta.get("training") or {}).get("learning_curve")
     if curve and curve not in figures and (folder / curve).exists():
         # the recipe's own curve (training episodes too), drawn when the weights were trained

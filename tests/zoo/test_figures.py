@@ -73,12 +73,14 @@ def test_write_figures_never_overwrites_a_file_the_recipe_wrote(tmp_path):
     pngs = {"samples.png": (b"\x89PNG-drawn", "Drawn grid"), "extra.png": (b"\x89PNG-x", "Extra")}
     for sha in ("0" * 64, meta["weights"]["sha256"]):   # a card of other weights, then the card of these
         written, updated = figures.write_figures("dcgan.fashion_mnist", pngs, entry, weights_sha256=sha)
-        assert [p.name for p in written] == ["extra.png"] and updated == (sha != "0" * 64)
+        assert [p.name for p in written] == ["samples_drawn.png", "extra.png"] and updated == (sha != "0" * 64)
         assert (entry / "samples.png").read_bytes() == b"\x89PNG-recipe"
+        assert (entry / "samples_drawn.png").read_bytes() == b"\x89PNG-drawn"
     recorded = cards.read_meta("dcgan.fashion_mnist", tmp_path)["figures"]
-    assert recorded[0] == {"file": "samples.png", "caption": "Picture written by the recipe (samples.png)"}
+    assert recorded[:2] == [{"file": "samples.png", "caption": "Picture written by the recipe (samples.png)"},
+                            {"file": "samples_drawn.png", "caption": "Drawn grid"}]
     card = (entry / "README.md").read_text()
-    assert card.count("](samples.png)") == 1 and "![Extra](extra.png)" in card
+    assert card.count("](samples.png)") == 1 and "](samples_drawn.png)" in card and "![Extra](extra.png)" in card
     # loose pictures (no card in the folder) are written as drawn
     loose = tmp_path / "loose"
     loose.mkdir()
