@@ -51,8 +51,9 @@ def _pyplot():
     return plt
 
 
-def _png(fig):
-    """The PNG bytes of ``fig`` (closed afterwards); 8-bit palette when it fits, to stay small."""
+def _png(fig, colors=256):
+    """The PNG bytes of ``fig`` (closed afterwards) in an adaptive palette of
+    ``colors`` colours (8-bit), to stay small."""
     plt = _pyplot()
     buf = io.BytesIO()
     fig.savefig(buf, format="png", dpi=DPI)
@@ -62,7 +63,7 @@ def _png(fig):
     image = Image.open(io.BytesIO(buf.getvalue())).convert("RGB")
     out = io.BytesIO()
     # An adaptive 256-colour palette keeps plots and heatmaps readable at a third of the size.
-    image.quantize(colors=256, method=Image.Quantize.MEDIANCUT, dither=Image.Dither.NONE).save(
+    image.quantize(colors=colors, method=Image.Quantize.MEDIANCUT, dither=Image.Dither.NONE).save(
         out, format="PNG", optimize=True)
     return out.getvalue()
 
@@ -349,7 +350,9 @@ def samples_png(samples, real, title):
         ax.axis("off")
     fig.suptitle(title, fontsize=10)
     fig.tight_layout()
-    return _png(fig)
+    # Photographs of 128 small images barely compress; 64 grey levels keep the
+    # picture indistinguishable at a card's size and under the size budget.
+    return _png(fig, colors=64)
 
 
 def _generator_figures(name, entry, model, label):

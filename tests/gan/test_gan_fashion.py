@@ -37,7 +37,7 @@ def test_shipped_card_reports_fid_beside_real_vs_real_and_grid(name):
     assert m["fid_ratio"] == pytest.approx(m["fashion_fid"] / m["fid_real_vs_real"])
     assert m["min_class_share"] <= 0.1 <= m["max_class_share"]
     assert (cards.entry_dir(name) / ge.SAMPLE_GRID_FILE).is_file() and meta["files"] == [ge.SAMPLE_GRID_FILE]
-    assert f"![{ge.SAMPLE_GRID_FILE}]({ge.SAMPLE_GRID_FILE})" in (cards.entry_dir(name) / cards.CARD_FILE).read_text()
+    assert f"]({ge.SAMPLE_GRID_FILE})" in (cards.entry_dir(name) / cards.CARD_FILE).read_text()
     val = meta["training"]["val_fid_per_epoch"]   # the epoch was chosen on validation FID
     assert len(val) == meta["training"]["config"]["epochs"] and meta["training"]["best_epoch"] == 1 + val.index(min(val))
 
