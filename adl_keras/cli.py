@@ -35,12 +35,17 @@ class _Progress:
         print(message, file=sys.stderr, flush=True)
 
     def epoch(self, epoch, total, logs=None, unit="epoch"):
-        """Advances the bar to ``epoch`` of ``total`` ``unit``s (a new bar when ``total`` changes);
-        the RL loops report env steps, episodes or iterations the same way."""
+        """Advances the bar to ``epoch`` of ``total`` ``unit``s; the RL loops
+        report env steps, episodes or iterations the same way.
+
+        A run reports ``epoch=0`` (or where it resumes) when it starts, so the
+        bar's clock starts with the work and the first unit's time and the ETA
+        are real; a new bar starts then, or when ``total`` changes or the
+        count goes back."""
         import keras
 
         values = [(k, float(v)) for k, v in (logs or {}).items() if isinstance(v, (int, float))]
-        if self._bar is None or self._bar.target != total or epoch == 1:
+        if self._bar is None or self._bar.target != total or epoch == 0 or epoch < self._bar._seen_so_far:
             self.done()
             # stateful: show each epoch's metrics as logged, not a running average over epochs
             self._bar = keras.utils.Progbar(total, unit_name=unit, stateful_metrics=[k for k, _ in values])

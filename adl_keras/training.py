@@ -40,6 +40,10 @@ def progress_callback(progress, total_epochs):
     import keras
 
     class _Progress(keras.callbacks.Callback):
+        def on_train_begin(self, logs=None):
+            if progress and hasattr(progress, "epoch"):
+                progress.epoch(0, total_epochs)  # starts the bar's clock with the first epoch
+
         def on_epoch_end(self, epoch, logs=None):
             if progress and hasattr(progress, "epoch"):
                 progress.epoch(epoch + 1, total_epochs, logs)

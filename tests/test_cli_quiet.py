@@ -102,3 +102,23 @@ def test_cli_progress_is_a_keras_progbar_with_eta(capsys):
     out = capsys.readouterr().out
     assert "3/5" in out and "epoch" in out and "loss:" in out and out.endswith("\n")
     assert progress._bar is None  # closed at the end of training
+
+
+def test_cli_progress_times_the_first_epoch(capsys):
+    """The bar starts when training starts: a one-epoch run taking 0.3 s must
+    not report microseconds per epoch (a bar made at the end of epoch 1 did)."""
+    import re
+    import time
+
+    import keras
+    import numpy as np
+
+    from adl_keras import cli, training
+
+    model = keras.Sequential([keras.Input((3,)), keras.layers.Dense(1)])
+    model.compile("sgd", "mse")
+    slow = keras.callbacks.LambdaCallback(on_epoch_begin=lambda epoch, logs: time.sleep(0.3))
+    x = np.ones((8, 3), "float32")
+    model.fit(x, x[:, :1], epochs=1, verbose=0, callbacks=[training.progress_callback(cli._Progress(), 1), slow])
+    value, unit = re.findall(r"(\d+)(us|ms|s)/epoch", capsys.readouterr().out)[-1]  # the final line
+    assert float(value) * {"us": 1e-6, "ms": 1e-3, "s": 1.0}[unit] >= 0.25

@@ -458,6 +458,8 @@ class DQN:
         end = cfg.total_steps if steps is None else min(cfg.total_steps, self.env_steps + int(steps))
         start = time.perf_counter()
         eval_time = 0.0
+        if progress and hasattr(progress, "epoch"):
+            progress.epoch(self.env_steps, end, unit="step")  # starts the bar's clock with the work
         while self.env_steps < end:
             eps = cfg.epsilon(self.env_steps)
             action = self.act(self.observation, eps)

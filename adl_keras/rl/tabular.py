@@ -286,6 +286,8 @@ def q_learning(env, config=None, progress=None, callback=None, callback_every=10
     visits = np.zeros((n_s, n_a))
     returns = np.zeros(config.episodes)
     s, _ = env.reset(seed=config.seed)
+    if progress and hasattr(progress, "epoch"):
+        progress.epoch(0, config.episodes, unit="episode")  # starts the bar's clock with the work
     for episode in range(config.episodes):
         if episode:
             s, _ = env.reset()

@@ -328,6 +328,8 @@ def train_tf_agents_dqn(config=None, progress=None):
     time_step, policy_state = None, None
     start = time.perf_counter()
     eval_time = 0.0
+    if progress and hasattr(progress, "epoch"):
+        progress.epoch(0, config.iterations, unit="iteration")  # starts the bar's clock with the work
     for it in range(1, config.iterations + 1):
         time_step, policy_state = collect(time_step=time_step, policy_state=policy_state)
         experience, _ = next(iterator)

@@ -133,10 +133,11 @@ def test_q_learning_reports_to_a_progress_bar_or_a_line():
             lines.append(message)
 
         def epoch(self, done, total, logs=None, unit="epoch"):
-            calls.append((done, total, unit, sorted(logs)))
+            calls.append((done, total, unit, sorted(logs or {})))
 
     tabular.q_learning("FrozenLake-v1", config, progress=Bar())
-    assert [c[0] for c in calls] == list(range(5, 51, 5)) and not lines
+    assert calls[0] == (0, 50, "episode", [])  # the bar's clock starts with the first episode
+    assert [c[0] for c in calls] == [0] + list(range(5, 51, 5)) and not lines
     assert calls[-1][1:] == (50, "episode", ["eps", "mean_return"])
     tabular.q_learning("FrozenLake-v1", config, progress=lines.append)
     assert len(lines) == 10 and lines[-1].startswith("episode 50/50")
