@@ -50,3 +50,20 @@ def test_metric_splits_label_each_metric(tmp_path):
     assert "| fid_vs_train | 1.0000 | train |" in card and "| fid | 2.0000 | test |" in card
     with pytest.raises(ValueError, match="_splits names metrics.*'missing'"):
         cards.write_entry(entry, entry.build(), {"fid": 2.0, "_splits": {"missing": "train"}}, root=tmp_path)
+
+
+def test_shipped_index_matches_the_cards(tmp_path):
+    """`adl-zoo list` reads zoo/index.json: it must say what the cards say (an
+    entry re-shipped by copying its folder once left the old weights and
+    metrics listed)."""
+    import shutil
+    from pathlib import Path
+
+    zoo_dir = Path(__file__).resolve().parents[2] / "zoo"
+    for meta in zoo_dir.glob(f"*/{cards.META_FILE}"):
+        (tmp_path / meta.parent.name).mkdir()
+        shutil.copy(meta, tmp_path / meta.parent.name / cards.META_FILE)
+    expected = cards.write_index(tmp_path)
+    shipped = json.loads((zoo_dir / cards.INDEX_FILE).read_text())
+    stale = sorted(name for name in expected.keys() | shipped.keys() if expected.get(name) != shipped.get(name))
+    assert not stale, f"zoo/index.json disagrees with these cards (run cards.write_index('zoo')): {stale}"
