@@ -9,16 +9,30 @@ from adl_keras.zoo.registry import register
 DIGIT_CLASSES = [str(d) for d in range(10)]
 
 
-def _fit_on(dataset, builder, build_kwargs, config, goal, progress):
+def _fit_on(dataset, builder, build_kwargs, config, goal, progress, shift=None):
     """Builds ``builder(**build_kwargs)``, fits it on ``dataset`` with
-    :func:`adl_keras.training.fit_classifier` and records the card's goal."""
+    :func:`adl_keras.training.fit_classifier` and records the card's goal.
+
+    With ``shift``, the training images come from :func:`augmented_batches`
+    (random horizontal flips and shifts of up to ``shift`` pixels) and
+    validation is on the untouched validation split."""
     import keras
 
     from adl_keras import data
 
     keras.utils.set_random_seed(config.seed)  # before the model is built: seeds the initial weights too
     model = builder(**build_kwargs)
-    info = training.fit_summary(training.fit_classifier(model, data.load(dataset), config, progress))
+    ds = data.load(dataset)
+    if shift is None:
+        history = training.fit_classifier(model, ds, config, progress)
+    else:
+        stream = augmented_batches(ds.train[0], ds.train[1], config.batch_size, config.seed, shift=shift)
+        history = training.fit_classifier(model, stream, config, progress, validation_data=ds.val,
+                                          steps_per_epoch=len(ds.train[0]) // config.batch_size,
+                                          shuffle=False)  # the stream shuffles itself
+    info = training.fit_summary(history)
+    if shift is not None:
+        info["augmentation"] = f"random horizontal flip, random shift <= {shift} px (zero pad + crop)"
     info["goals"] = [goal]
     return model, info
 
@@ -101,22 +115,9 @@ def train_vgg_small_shapes32(seed=0, progress=None, epochs=80, shift=3):
     which has no normalisation, overfits the 3,000 training images (train
     0.99, best val 0.768 at epoch 29; Adam 5e-4: 0.674); with it val
     accuracy is 0.948 at epoch 60 and still rising."""
-    import keras
-
-    from adl_keras import data
-
     config = training.ClassifierConfig(epochs=epochs, batch_size=64, learning_rate=1e-3, patience=12, seed=seed)
-    keras.utils.set_random_seed(seed)  # before the model is built: seeds the initial weights too
-    ds = data.load("shapes32")
-    model = vgg_small(**VGG_SMALL_SHAPES32)
-    history = training.fit_classifier(
-        model, augmented_batches(ds.train[0], ds.train[1], config.batch_size, seed, shift=shift), config, progress,
-        validation_data=ds.val, steps_per_epoch=len(ds.train[0]) // config.batch_size,
-        shuffle=False)  # the stream shuffles itself
-    info = training.fit_summary(history)
-    info["augmentation"] = f"random horizontal flip, random shift <= {shift} px (zero pad + crop)"
-    info["goals"] = ["held-out (test split) accuracy reported in the card"]
-    return model, info
+    return _fit_on("shapes32", vgg_small, VGG_SMALL_SHAPES32, config,
+                   "held-out (test split) accuracy reported in the card", progress, shift=shift)
 
 
 register(
