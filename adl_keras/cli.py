@@ -47,8 +47,9 @@ class _Progress:
         values = [(k, float(v)) for k, v in (logs or {}).items() if isinstance(v, (int, float))]
         if self._bar is None or self._bar.target != total or epoch == 0 or epoch < self._bar._seen_so_far:
             self.done()
-            # stateful: show each epoch's metrics as logged, not a running average over epochs
-            self._bar = keras.utils.Progbar(total, unit_name=unit, stateful_metrics=[k for k, _ in values])
+            # no metric is averaged by the bar: each epoch's are shown as logged (the bar starts
+            # before the first epoch, so their names are not known yet)
+            self._bar = keras.utils.Progbar(total, unit_name=unit, stateless_metrics=())
         self._bar.update(epoch, values=values, finalize=epoch >= total)
         if epoch >= total:
             self._bar = None

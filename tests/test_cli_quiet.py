@@ -104,6 +104,20 @@ def test_cli_progress_is_a_keras_progbar_with_eta(capsys):
     assert progress._bar is None  # closed at the end of training
 
 
+def test_cli_progress_shows_each_epochs_metrics_not_their_average(capsys):
+    import time
+
+    from adl_keras import cli
+
+    progress = cli._Progress()
+    progress.epoch(0, 3)  # as training starts
+    for epoch, accuracy in ((1, 0.0), (2, 0.5)):
+        time.sleep(0.06)  # past the bar's redraw interval (0.05 s)
+        progress.epoch(epoch, 3, {"accuracy": accuracy})
+    out = capsys.readouterr().out
+    assert "accuracy: 0.5000" in out and "accuracy: 0.2500" not in out
+
+
 def test_cli_progress_times_the_first_epoch(capsys):
     """The bar starts when training starts: a one-epoch run taking 0.3 s must
     not report microseconds per epoch (a bar made at the end of epoch 1 did)."""
