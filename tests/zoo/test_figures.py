@@ -40,6 +40,18 @@ def test_explanation_method_is_the_lowest_deletion_auc_unless_the_card_names_one
     assert figures.explanation_method(None, results) == "integrated-gradients"  # "random" is the baseline
     assert figures.explanation_method({"explanation_method": "lime"}, results) == "lime"
     assert figures.explanation_method(None, tmp_path / "missing.json") == figures.DEFAULT_EXPLANATION_METHOD
+    results.write_text(json.dumps({"details": {"deletion_auc": {"shap-deep": 0.2, "integrated-gradients": 0.2}}}))
+    assert figures.explanation_method(None, results) == "integrated-gradients"  # a tie: no shap fallback
+
+
+def test_explanation_method_reads_the_entrys_own_benchmark():
+    """resnet_small.fashion_mnist has its own deletion-AUC result: its card's overlay
+    follows it, not lenet5.digits' (entries without one fall back to that)."""
+    own = json.loads(figures.xai_results_for("resnet_small.fashion_mnist").read_text())["details"]
+    assert own["model"] == "resnet_small.fashion_mnist"
+    best = min((v, k) for k, v in own["deletion_auc"].items() if k != "random")[1]
+    assert figures.explanation_method({"name": "resnet_small.fashion_mnist"}) == best
+    assert figures.xai_results_for("vgg_small.shapes32").name == "xai_deletion_auc.json"
 
 
 def test_write_figures_records_them_only_in_the_card_of_the_drawn_weights(tmp_path):
