@@ -76,12 +76,20 @@ def xai_results_for(name):
     return own if own.exists() else _XAI_RESULTS
 
 
+def _deletion_benchmark(path):
+    """``(entry measured, {method: deletion AUC})`` of a deletion-AUC result
+    file, or ``(None, {})`` when there is none (no benchmarks/ beside an
+    installed package) or it cannot be read."""
+    try:
+        details = json.loads(Path(path).read_text())["details"]
+        return details.get("model"), dict(details["deletion_auc"])
+    except (OSError, ValueError, KeyError, TypeError):
+        return None, {}
+
+
 def explanation_caption(name, meta, method_used):
     """The overlay's caption: the method used and why it was chosen."""
-    try:
-        measured_on = json.loads(xai_results_for(name).read_text())["details"]["model"]
-    except (OSError, ValueError, KeyError, TypeError):  # no benchmarks/ beside an installed package
-        measured_on = None
+    measured_on, _ = _deletion_benchmark(xai_results_for(name))
     if (meta or {}).get("explanation_method"):
         why = "the card's choice"
     elif measured_on:
@@ -106,11 +114,7 @@ def explanation_method(meta=None, results=None):
         return meta["explanation_method"]
     if results is None:
         results = xai_results_for((meta or {}).get("name"))
-    try:
-        scores = json.loads(Path(results).read_text())["details"]["deletion_auc"]
-    except (OSError, ValueError, KeyError, TypeError):
-        return DEFAULT_EXPLANATION_METHOD
-    scores = {k: v for k, v in scores.items() if k != "random"}
+    scores = {k: v for k, v in _deletion_benchmark(results)[1].items() if k != "random"}
     return min(scores, key=lambda k: (scores[k], k != DEFAULT_EXPLANATION_METHOD)) if scores \
         else DEFAULT_EXPLANATION_METHOD
 
