@@ -29,7 +29,9 @@ the curve is drawn to ``results/transfer_few_shot.png``.
 
 The work is split by backbone so that each piece fits a ~20-minute slot of
 the shared machine: each (backbone, k) result is saved to ``$ADL_KERAS_HOME/benchmarks/`` as it
-finishes, a rerun with the same configuration resumes from it, and the
+finishes, a rerun with the same configuration and the same backbone weights
+(each piece records its backbone's sha256; a re-shipped backbone's pieces
+are run again) resumes from it, and the
 JSON and PNG are written once every piece is there. One run, in slots:
 
     python -m benchmarks.bench_transfer_few_shot --backbones resnet_small.glyphs32
@@ -81,6 +83,18 @@ def _save_piece(config, backbone, shots, piece):
     return work
 
 
+def _backbone_sha256(backbone):
+    from adl_keras import zoo
+
+    return zoo.model_info(backbone)["weights"]["sha256"]
+
+
+def _current(results, backbone, shots, sha256):
+    """The saved (backbone, k) piece if it was measured on these backbone weights, else None."""
+    piece = results.get(backbone, {}).get(str(shots))
+    return piece if piece is not None and piece.get("backbone_sha256") == sha256 else None
+
+
 def run_piece(runner, shots, config):
     """Selection on validation, then the test seeds, for one (backbone, k)."""
     from adl_keras.transfer import few_shot
@@ -96,7 +110,8 @@ def run_piece(runner, shots, config):
         t = time.perf_counter()
         per_seed.append({"seed": seed, **few_shot.evaluate_seed(runner, shots, seed, chosen)})
         print(f"  {backbone} k={shots} seed {seed}: {per_seed[-1]} ({time.perf_counter() - t:.0f}s)", flush=True)
-    return {"selection": chosen, "per_seed": per_seed, "summary": few_shot.summarise(per_seed),
+    return {"backbone_sha256": _backbone_sha256(backbone),
+            "selection": chosen, "per_seed": per_seed, "summary": few_shot.summarise(per_seed),
             "seconds": {"selection": selected_s, "total": time.perf_counter() - start}}
 
 
@@ -143,14 +158,17 @@ def main(backbones=None, config=None, partial=False):
     config = config or few_shot.CurveConfig()
     work = _load_work(config)
     todo = backbones or ([] if partial else config.backbones)
+    shas = {b: _backbone_sha256(b) for b in config.backbones}
     for backbone in todo:
         runner = None
         for shots in config.shots:
-            if str(shots) in work["results"].get(backbone, {}):
+            if _current(work["results"], backbone, shots, shas[backbone]):
                 continue
             runner = runner or few_shot.CurveRunner(backbone, config.batch_size)
             work = _save_piece(config, backbone, shots, run_piece(runner, shots, config))
-    results = _load_work(config)["results"]
+    saved = _load_work(config)["results"]
+    results = {b: {str(k): _current(saved, b, k, shas[b]) for k in config.shots} for b in config.backbones}
+    results = {b: {k: piece for k, piece in pieces.items() if piece} for b, pieces in results.items()}
     missing = [(b, k) for b in config.backbones for k in config.shots if str(k) not in results.get(b, {})]
     if missing and not partial:
         print(f"pieces still to run: {missing}; rerun without --backbones to finish", flush=True)

@@ -136,7 +136,7 @@ register(
 )
 
 
-RESNET_SMALL_GLYPHS32 = {"input_shape": (32, 32, 3), "num_classes": 20, "name": "resnet_small_glyphs32"}
+RESNET_SMALL_GLYPHS32 = {"input_shape": (32, 32, 3), "num_classes": 50, "name": "resnet_small_glyphs32"}
 
 
 def train_resnet_small_glyphs32(seed=0, progress=None, epochs=35):
@@ -159,8 +159,8 @@ register(
     recipe=train_resnet_small_glyphs32,
     evaluator=training.classification_evaluator("glyphs32"),
     tolerance=1e-6,
-    preprocessing=prep.image((32, 32, 3), [f"glyph_{i:02d}" for i in range(20)]),
-    description="ResNet-8 (BatchNorm, widths 16-32-64) on the procedural 20-class glyphs32 stroke images; "
+    preprocessing=prep.image((32, 32, 3), [f"glyph_{i:02d}" for i in range(RESNET_SMALL_GLYPHS32["num_classes"])]),
+    description="ResNet-8 (BatchNorm, widths 16-32-64) on the procedural 50-class glyphs32 stroke images; "
                 "a backbone for few-shot transfer to handwriting.",
     image=True,
 )

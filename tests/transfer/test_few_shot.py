@@ -124,3 +124,21 @@ def test_entry_architectures_match_the_backbone_cards():
         assert config.shots == shots and entry.recipe is not None
         assert {k: entry.build_kwargs[k] for k in few_shot.ENTRY_ARCHITECTURES[config.backbone]} == \
             few_shot.ENTRY_ARCHITECTURES[config.backbone]
+
+
+def test_curve_benchmark_reruns_pieces_of_a_reshipped_backbone(tmp_path, monkeypatch):
+    """A saved (backbone, k) piece is reused only if it was measured on the backbone weights now shipped."""
+    from benchmarks import bench_transfer_few_shot as bench
+
+    monkeypatch.setenv("ADL_KERAS_HOME", str(tmp_path))
+    config = few_shot.CurveConfig(shots=(1,), backbones=(few_shot.BACKBONE,))
+    sha = bench._backbone_sha256(few_shot.BACKBONE)
+    assert sha == zoo.model_info(few_shot.BACKBONE)["weights"]["sha256"]
+    bench._save_piece(config, few_shot.BACKBONE, 1, {"backbone_sha256": "0" * 64, "summary": {}})
+    results = bench._load_work(config)["results"]
+    assert bench._current(results, few_shot.BACKBONE, 1, sha) is None  # stale weights: run again
+    bench._save_piece(config, few_shot.BACKBONE, 1, {"backbone_sha256": sha, "summary": {}})
+    results = bench._load_work(config)["results"]
+    assert bench._current(results, few_shot.BACKBONE, 1, sha)["backbone_sha256"] == sha
+    assert bench._current(results, few_shot.BACKBONE, 2, sha) is None  # never run
+    assert (tmp_path / "benchmarks" / f"{bench.NAME}.work.json").exists()

@@ -8,7 +8,7 @@ from adl_keras import data, zoo
 from adl_keras.zoo import cards
 
 IMAGE_ENTRIES = [n for n in zoo.list_models(task="image-classification") if zoo.model_info(n)["metrics"]]
-# The 20-class glyphs32 test split (1,200 PNGs) is the slowest: slow run only.
+# The 50-class glyphs32 test split (2,400 PNGs) is the slowest: slow run only.
 SLOW_IMAGE_ENTRIES = ("resnet_small.glyphs32", "vgg_small.shapes32", "lenet5.fashion_mnist", "resnet_small.fashion_mnist")
 
 
