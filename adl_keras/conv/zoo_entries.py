@@ -2,6 +2,7 @@
 
 from adl_keras import training
 from adl_keras.conv.builders import lenet5, resnet_small, vgg_small
+from adl_keras.data.glyphs import NUM_CLASSES as GLYPHS32_CLASSES
 from adl_keras.data.shapes import CLASS_NAMES as SHAPES32_CLASSES
 from adl_keras.zoo import preprocessing as prep
 from adl_keras.zoo.registry import register
@@ -136,7 +137,7 @@ register(
 )
 
 
-RESNET_SMALL_GLYPHS32 = {"input_shape": (32, 32, 3), "num_classes": 50, "name": "resnet_small_glyphs32"}
+RESNET_SMALL_GLYPHS32 = {"input_shape": (32, 32, 3), "num_classes": GLYPHS32_CLASSES, "name": "resnet_small_glyphs32"}
 
 
 def train_resnet_small_glyphs32(seed=0, progress=None, epochs=35):

@@ -142,3 +142,13 @@ def test_curve_benchmark_reruns_pieces_of_a_reshipped_backbone(tmp_path, monkeyp
     assert bench._current(results, few_shot.BACKBONE, 1, sha)["backbone_sha256"] == sha
     assert bench._current(results, few_shot.BACKBONE, 2, sha) is None  # never run
     assert (tmp_path / "benchmarks" / f"{bench.NAME}.work.json").exists()
+
+
+def test_curve_benchmark_rejects_an_unknown_backbone(tmp_path, monkeypatch):
+    from benchmarks import bench_transfer_few_shot as bench
+
+    monkeypatch.setenv("ADL_KERAS_HOME", str(tmp_path))
+    config = few_shot.CurveConfig(shots=(1,), backbones=(few_shot.BACKBONE,))
+    with pytest.raises(ValueError, match=r"backbones=\['resnet_small.shapes32'\]"):
+        bench.main(["resnet_small.shapes32"], config=config)
+    assert not (tmp_path / "benchmarks").exists()  # nothing run, nothing written
