@@ -30,6 +30,7 @@ CUSTOM_OBJECT_MODULES = (
     "adl_keras.conv.builders",
     "adl_keras.rnn.cells",
     "adl_keras.rnn.layers",
+    "adl_keras.gan.builders",
     "adl_keras.gan.model",
     "adl_keras.bptt.truncated",
     "adl_keras.rl.qnetworks",

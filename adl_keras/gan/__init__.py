@@ -9,6 +9,7 @@ Example:
 
 from adl_keras.gan import losses
 from adl_keras.gan.builders import (
+    MinibatchStdDev,
     conditional_dcgan_discriminator,
     conditional_dcgan_generator,
     dcgan_discriminator,
@@ -19,6 +20,7 @@ from adl_keras.gan.model import GAN
 
 __all__ = [
     "GAN",
+    "MinibatchStdDev",
     "conditional_dcgan_discriminator",
     "conditional_dcgan_generator",
     "dcgan_discriminator",

@@ -4,7 +4,8 @@ Gulrajani et al. 2017), with fixed layer names so weights load by name.
 Generator: ``Dense -> BN -> ReLU -> reshape -> [Conv2DTranspose(stride 2) -> BN -> ReLU] x n ->
 Conv2D -> sigmoid`` (images in [0, 1], the range of ``adl_keras.data``).
 Discriminator: ``[Conv2D(stride 2) -> (BN) -> LeakyReLU(0.2)] x n -> features -> logit``, no BN on
-the first block (DCGAN). The WGAN-GP critic uses layer normalisation (or none), never batch
+the first block (DCGAN); optionally a minibatch standard-deviation channel and one more 3x3 conv before
+``features`` (Karras et al. 2018, section 3), which lets the discriminator see a batch's variety. The WGAN-GP critic uses layer normalisation (or none), never batch
 normalisation, because the gradient penalty is defined per sample.
 """
 
@@ -14,6 +15,7 @@ import keras
 from keras import layers
 
 __all__ = [
+    "MinibatchStdDev",
     "conditional_dcgan_discriminator",
     "conditional_dcgan_generator",
     "dcgan_discriminator",
@@ -125,7 +127,52 @@ def conditional_dcgan_generator(latent_dim=32, num_classes=10, image_shape=(8, 8
                        name=name)
 
 
-def _conv_stack(x, n, base_filters, normalization):
+@keras.saving.register_keras_serializable(package="adl_keras")
+class MinibatchStdDev(layers.Layer):
+    """Appends the minibatch standard deviation as one constant feature map (Karras et al. 2018, sec. 3).
+
+    For an input ``x`` of shape (N, H, W, C): the standard deviation over
+    the batch of every feature at every position, averaged over features
+    and positions, ``s = mean_{h,w,c} sqrt(Var_n[x_{n,h,w,c}] + epsilon)``,
+    is concatenated to ``x`` as channel C + 1 (the same ``s`` everywhere).
+    A discriminator with it can tell a generated batch that lacks variety
+    from a real one, which counters mode collapse. The real and the
+    generated batches must go through it separately (as
+    :class:`~adl_keras.gan.GAN` does); under ``tf.distribute`` the batch is
+    each replica's.
+
+    Args:
+        epsilon: float added to the variance before the square root (default 1e-8).
+        **kwargs: ``keras.layers.Layer`` arguments.
+
+    Example:
+        >>> layer = MinibatchStdDev()
+        >>> layer(keras.ops.zeros((4, 7, 7, 8))).shape
+        (4, 7, 7, 9)
+    """
+
+    def __init__(self, epsilon=1e-8, **kwargs):
+        super().__init__(**kwargs)
+        if isinstance(epsilon, bool) or not isinstance(epsilon, (int, float)) or not epsilon > 0:
+            raise ValueError(f"epsilon must be a positive float. Received: epsilon={epsilon!r}")
+        self.epsilon = float(epsilon)
+
+    def call(self, x):
+        s = keras.ops.mean(keras.ops.sqrt(keras.ops.var(x, axis=0) + self.epsilon))
+        return keras.ops.concatenate([x, keras.ops.ones_like(x[..., :1]) * s], axis=-1)
+
+    def compute_output_shape(self, input_shape):
+        if len(input_shape) != 4:
+            raise ValueError(f"MinibatchStdDev expects (batch, height, width, channels). "
+                             f"Received: input_shape={input_shape}")
+        channels = None if input_shape[-1] is None else input_shape[-1] + 1
+        return (*input_shape[:-1], channels)
+
+    def get_config(self):
+        return {**super().get_config(), "epsilon": self.epsilon}
+
+
+def _conv_stack(x, n, base_filters, normalization, minibatch_stddev=False):
     for i in range(1, n + 1):
         x = layers.Conv2D(base_filters * 2 ** (i - 1), 4, strides=2, padding="same",
                           use_bias=(i == 1 or normalization is None), name=f"down{i}_conv")(x)
@@ -134,23 +181,30 @@ def _conv_stack(x, n, base_filters, normalization):
         elif i > 1 and normalization == "layer":
             x = layers.LayerNormalization(axis=[1, 2, 3], name=f"down{i}_ln")(x)
         x = layers.LeakyReLU(0.2, name=f"stage{i}")(x)
+    if minibatch_stddev:
+        x = MinibatchStdDev(name="minibatch_stddev")(x)
+        x = layers.Conv2D(base_filters * 2 ** (n - 1), 3, padding="same", name="stddev_conv")(x)
+        x = layers.LeakyReLU(0.2, name="stddev_stage")(x)
     return layers.Flatten(name="features")(x)
 
 
-def _discriminator(image_shape, base_filters, num_blocks, normalization, name):
+def _discriminator(image_shape, base_filters, num_blocks, normalization, name, minibatch_stddev=False):
     _check_positive_int("base_filters", base_filters)
     _check_positive_int("num_blocks", num_blocks)
     shape, _ = _check_image_shape(image_shape)
     if shape[0] < 2 ** num_blocks:
         raise ValueError(f"num_blocks={num_blocks} halves the image below 1 pixel. "
                          f"Received: image_shape={image_shape!r}")
+    if not isinstance(minibatch_stddev, bool):
+        raise ValueError(f"minibatch_stddev must be True or False. Received: minibatch_stddev={minibatch_stddev!r}")
     inputs = keras.Input(shape, name="image")
-    x = _conv_stack(inputs, num_blocks, base_filters, normalization)
+    x = _conv_stack(inputs, num_blocks, base_filters, normalization, minibatch_stddev)
     out = layers.Dense(1, name="logit")(x)
     return keras.Model(inputs, out, name=name)
 
 
-def dcgan_discriminator(image_shape=(8, 8, 1), base_filters=32, num_blocks=2, name="dcgan_discriminator"):
+def dcgan_discriminator(image_shape=(8, 8, 1), base_filters=32, num_blocks=2, name="dcgan_discriminator",
+                        minibatch_stddev=False):
     """DCGAN discriminator ``x -> logit`` with BatchNorm on every block but the first.
 
     Args:
@@ -158,6 +212,8 @@ def dcgan_discriminator(image_shape=(8, 8, 1), base_filters=32, num_blocks=2, na
         base_filters: int channels of the first block, doubling per block (default 32).
         num_blocks: int stride-2 blocks (default 2).
         name: model name.
+        minibatch_stddev: add a :class:`MinibatchStdDev` channel and a 3x3
+            conv (``stddev_conv``) after the last block (default False).
 
     Returns:
         keras.Model with ``features`` and a 1-unit ``logit`` output (no sigmoid:
@@ -168,7 +224,7 @@ def dcgan_discriminator(image_shape=(8, 8, 1), base_filters=32, num_blocks=2, na
         >>> d.output_shape
         (None, 1)
     """
-    return _discriminator(image_shape, base_filters, num_blocks, "batch", name)
+    return _discriminator(image_shape, base_filters, num_blocks, "batch", name, minibatch_stddev)
 
 
 def wgan_gp_critic(image_shape=(8, 8, 1), base_filters=32, num_blocks=2, normalization="layer",

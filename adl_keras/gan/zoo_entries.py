@@ -302,8 +302,7 @@ def fashion_generator_evaluator(generator):
     """
     refs = fashion_references()
     fid = fashion_fid(_fashion_sample(generator, refs["num_samples"], FID_SEED))
-    _, probs = fashion_features(_fashion_sample(generator, COVERAGE_SAMPLES, COVERAGE_SEED))
-    shares = np.bincount(np.argmax(probs, axis=-1), minlength=10) / len(probs)
+    shares = fashion_class_shares(_fashion_sample(generator, COVERAGE_SAMPLES, COVERAGE_SEED))
     return {
         "fashion_fid": fid,
         "fid_real_vs_real": refs["real_vs_real"],
@@ -339,7 +338,14 @@ def _sample_grid_file(generator):
     return {SAMPLE_GRID_FILE: sample_grid_png(generator)}
 
 
-def best_validation_fid_callback(generator, num_samples=FASHION_VAL_SAMPLES, seed=VAL_SEED, progress=None):
+def fashion_class_shares(images):
+    """Share of each of the 10 classes among ``images``, as judged by ``resnet_small.fashion_mnist``."""
+    _, probs = fashion_features(images)
+    return np.bincount(np.argmax(probs, axis=-1), minlength=10) / len(probs)
+
+
+def best_validation_fid_callback(generator, num_samples=FASHION_VAL_SAMPLES, seed=VAL_SEED, progress=None,
+                                 min_class_share=None):
     """A Keras callback that measures the validation FID after every epoch and
     puts the generator's weights of the best epoch back when training ends.
 
@@ -348,25 +354,45 @@ def best_validation_fid_callback(generator, num_samples=FASHION_VAL_SAMPLES, see
         num_samples: generated images per measurement (default 2,000; fixed z).
         seed: seed of the fixed z (default 3).
         progress: optional ``fn(message)`` told each epoch's figure.
+        min_class_share: if set, the best epoch is the lowest validation FID
+            among the epochs whose samples give every class at least this
+            share (by :func:`fashion_class_shares`, on the same fixed-z
+            samples); the lowest FID overall only while no epoch does.
+            Default None: the lowest FID.
 
     Returns:
-        keras.callbacks.Callback with ``val_fid`` (one float per epoch) and
-        ``best_epoch`` (1-based).
+        keras.callbacks.Callback with ``val_fid`` and ``val_min_class_share``
+        (one float per epoch) and ``best_epoch`` (1-based).
     """
     import keras
+
+    if min_class_share is not None and not 0.0 < min_class_share <= 0.1:
+        raise ValueError(f"min_class_share must be in (0, 0.1] (10 classes). Received: min_class_share={min_class_share!r}")
+
+    def eligible(share):
+        return min_class_share is None or share >= min_class_share
 
     class BestValidationFID(keras.callbacks.Callback):
         def __init__(self):
             super().__init__()
-            self.val_fid, self.best_epoch, self._best = [], None, None
+            self.val_fid, self.val_min_class_share, self.best_epoch, self._best = [], [], None, None
 
         def on_epoch_end(self, epoch, logs=None):
-            fid = fashion_fid(_fashion_sample(generator, num_samples, seed), reference="val")
-            self.val_fid.append(float(fid))
-            if self.best_epoch is None or fid < min(self.val_fid[:-1]):
+            samples = _fashion_sample(generator, num_samples, seed)
+            fid = float(fashion_fid(samples, reference="val"))
+            share = float(fashion_class_shares(samples).min())
+            self.val_fid.append(fid)
+            self.val_min_class_share.append(share)
+            if self.best_epoch is None:
+                better = True
+            else:
+                best_fid, best_share = self.val_fid[self.best_epoch - 1], self.val_min_class_share[self.best_epoch - 1]
+                better = (eligible(share), -fid) > (eligible(best_share), -best_fid)
+            if better:
                 self.best_epoch, self._best = epoch + 1, [w.copy() for w in generator.get_weights()]
             if progress is not None and not hasattr(progress, "epoch"):
-                progress(f"epoch {epoch + 1}: validation FID {fid:.4f} (best: epoch {self.best_epoch})")
+                progress(f"epoch {epoch + 1}: validation FID {fid:.4f}, smallest class {share:.1%} "
+                         f"(best: epoch {self.best_epoch})")
 
         def on_train_end(self, logs=None):
             if self._best is not None:
@@ -375,7 +401,7 @@ def best_validation_fid_callback(generator, num_samples=FASHION_VAL_SAMPLES, see
     return BestValidationFID()
 
 
-def _fashion_recipe(discriminator, config, generator_name):
+def _fashion_recipe(discriminator, config, generator_name, min_class_share=None):
     def recipe(seed=0, progress=None, **overrides):
         import dataclasses
 
@@ -388,12 +414,17 @@ def _fashion_recipe(discriminator, config, generator_name):
         images = np.asarray(data.load("fashion_mnist").train[0])
         keras.utils.set_random_seed(seed)
         generator = dcgan_generator(**FASHION_GENERATOR_KWARGS, name=generator_name)
-        best = best_validation_fid_callback(generator, progress=progress)
+        best = best_validation_fid_callback(generator, progress=progress, min_class_share=min_class_share)
         gan, info = train_gan(generator, discriminator(), images, cfg, progress, callbacks=[best])
         info["data"] = "fashion_mnist train split (54,000 images, 28x28x1, [0, 1])"
         info["epoch_choice"] = (f"FID of {FASHION_VAL_SAMPLES:,} samples (z seed {VAL_SEED}) against the "
                                 "6,000-image validation split after every epoch; the best epoch's generator is kept")
+        if min_class_share is not None:
+            info["epoch_choice"] += (f": the lowest FID among the epochs whose samples give every class at least "
+                                     f"{min_class_share:.0%} (judged by {FASHION_CLASSIFIER})")
+            info["min_class_share_for_choice"] = min_class_share
         info["val_fid_per_epoch"] = [round(v, 5) for v in best.val_fid]
+        info["val_min_class_share_per_epoch"] = [round(v, 4) for v in best.val_min_class_share]
         info["best_epoch"] = best.best_epoch
         info["sample_grid"] = f"{SAMPLE_GRID_FILE} (64 samples, z seed 0)"
         info["goals"] = list(FASHION_GOALS)
@@ -405,7 +436,7 @@ def _fashion_recipe(discriminator, config, generator_name):
 def _dcgan_fashion_config():
     from adl_keras.gan.training import GANConfig
 
-    return GANConfig(loss="non_saturating", epochs=6, batch_size=64, d_steps=1, learning_rate=2e-4,
+    return GANConfig(loss="non_saturating", epochs=12, batch_size=64, d_steps=1, learning_rate=2e-4,
                      beta_1=0.5, beta_2=0.999, steps_per_execution=20)
 
 
@@ -418,10 +449,17 @@ def _wgan_gp_fashion_config():
 
 def train_dcgan_fashion_mnist(seed=0, progress=None, **overrides):
     """Recipe of ``dcgan.fashion_mnist``: non-saturating loss, Adam(2e-4, 0.5),
-    batch 64, k = 1, up to 6 epochs over the 54,000 training images, keeping
-    the epoch with the best validation FID."""
-    return _fashion_recipe(lambda: dcgan_discriminator((28, 28, 1), base_filters=32),
-                           _dcgan_fashion_config(), "dcgan_fashion_mnist_generator")(seed, progress, **overrides)
+    batch 64, k = 1, 12 epochs over the 54,000 training images; the
+    discriminator has a minibatch standard-deviation channel (Karras et al.
+    2018). Kept: the epoch with the best validation FID among those whose
+    validation samples give every class at least 5 %.
+
+    Chosen on validation: without the minibatch channel the best validation
+    FID in 12 epochs was 1.815 and no epoch gave the rarest class
+    (pullovers) more than 3.65 %; with it, 1.403 at 5.0 % (epoch 10)."""
+    return _fashion_recipe(lambda: dcgan_discriminator((28, 28, 1), base_filters=32, minibatch_stddev=True),
+                           _dcgan_fashion_config(), "dcgan_fashion_mnist_generator",
+                           min_class_share=0.05)(seed, progress, **overrides)
 
 
 def train_wgan_gp_fashion_mnist(seed=0, progress=None, **overrides):
@@ -433,7 +471,9 @@ def train_wgan_gp_fashion_mnist(seed=0, progress=None, **overrides):
 
 
 for _name, _recipe_fn, _what in (
-        ("dcgan.fashion_mnist", train_dcgan_fashion_mnist, "DCGAN generator (BatchNorm, non-saturating loss)"),
+        ("dcgan.fashion_mnist", train_dcgan_fashion_mnist,
+         "DCGAN generator (BatchNorm, non-saturating loss; trained against a discriminator with a minibatch "
+         "standard-deviation channel)"),
         ("wgan_gp.fashion_mnist", train_wgan_gp_fashion_mnist,
          "WGAN-GP generator (layer-norm critic, 5 critic steps, lambda 10)")):
     register(

@@ -38,8 +38,15 @@ def test_shipped_card_reports_fid_beside_real_vs_real_and_grid(name):
     assert m["min_class_share"] <= 0.1 <= m["max_class_share"]
     assert (cards.entry_dir(name) / ge.SAMPLE_GRID_FILE).is_file() and meta["files"] == [ge.SAMPLE_GRID_FILE]
     assert f"]({ge.SAMPLE_GRID_FILE})" in (cards.entry_dir(name) / cards.CARD_FILE).read_text()
-    val = meta["training"]["val_fid_per_epoch"]   # the epoch was chosen on validation FID
-    assert len(val) == meta["training"]["config"]["epochs"] and meta["training"]["best_epoch"] == 1 + val.index(min(val))
+    training = meta["training"]
+    val = training["val_fid_per_epoch"]   # the epoch was chosen on validation FID ...
+    assert len(val) == training["config"]["epochs"]
+    floor = training.get("min_class_share_for_choice")   # ... among the epochs covering every class, if asked
+    if floor is not None:
+        shares = training["val_min_class_share_per_epoch"]
+        assert len(shares) == len(val) and shares[training["best_epoch"] - 1] >= floor
+        val = [v if s >= floor else np.inf for v, s in zip(val, shares)]
+    assert training["best_epoch"] == 1 + val.index(min(val))
 
 
 def test_fashion_fid_names_a_bad_reference():
@@ -51,6 +58,7 @@ def test_best_validation_fid_callback_keeps_the_best_epoch(monkeypatch):
     generator = zoo.get_entry("dcgan.fashion_mnist").build()
     figures = iter([5.0, 3.0, 4.0])
     monkeypatch.setattr(ge, "fashion_fid", lambda images, reference="test": next(figures))
+    monkeypatch.setattr(ge, "fashion_class_shares", lambda images: np.full(10, 0.1))
     seen = []
     callback = ge.best_validation_fid_callback(generator, num_samples=4, progress=seen.append)
     kernels = []
@@ -62,4 +70,26 @@ def test_best_validation_fid_callback_keeps_the_best_epoch(monkeypatch):
     assert callback.val_fid == [5.0, 3.0, 4.0] and callback.best_epoch == 2
     for restored, best in zip(generator.get_weights(), kernels[1]):
         np.testing.assert_array_equal(restored, best)
-    assert seen[-1] == "epoch 3: validation FID 4.0000 (best: epoch 2)"
+    assert seen[-1] == "epoch 3: validation FID 4.0000, smallest class 10.0% (best: epoch 2)"
+
+
+@pytest.mark.parametrize("shares, best", [
+    ([0.02, 0.04, 0.01, 0.05], 4),   # epoch 2 has the lowest FID, but epoch 4 is the best that covers every class
+    ([0.02, 0.03, 0.01, 0.04], 2),   # no epoch covers every class: the lowest FID
+    ([0.06, 0.02, 0.06, 0.01], 3),
+])
+def test_best_validation_fid_callback_prefers_epochs_that_cover_every_class(monkeypatch, shares, best):
+    generator = zoo.get_entry("dcgan.fashion_mnist").build()
+    figures, smallest = iter([5.0, 2.0, 4.0, 3.0]), iter(shares)
+    monkeypatch.setattr(ge, "fashion_fid", lambda images, reference="test": next(figures))
+    monkeypatch.setattr(ge, "fashion_class_shares", lambda images: np.r_[next(smallest), np.full(9, 0.1)])
+    callback = ge.best_validation_fid_callback(generator, num_samples=4, min_class_share=0.05)
+    for epoch in range(4):
+        callback.on_epoch_end(epoch)
+    assert callback.val_min_class_share == shares and callback.best_epoch == best
+
+
+def test_best_validation_fid_callback_names_a_bad_class_share():
+    generator = zoo.get_entry("dcgan.fashion_mnist").build()
+    with pytest.raises(ValueError, match="min_class_share=0.5"):
+        ge.best_validation_fid_callback(generator, min_class_share=0.5)
