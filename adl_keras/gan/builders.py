@@ -4,9 +4,10 @@ Gulrajani et al. 2017), with fixed layer names so weights load by name.
 Generator: ``Dense -> BN -> ReLU -> reshape -> [Conv2DTranspose(stride 2) -> BN -> ReLU] x n ->
 Conv2D -> sigmoid`` (images in [0, 1], the range of ``adl_keras.data``).
 Discriminator: ``[Conv2D(stride 2) -> (BN) -> LeakyReLU(0.2)] x n -> features -> logit``, no BN on
-the first block (DCGAN); optionally a minibatch standard-deviation channel and one more 3x3 conv before
-``features`` (Karras et al. 2018, section 3), which lets the discriminator see a batch's variety. The WGAN-GP critic uses layer normalisation (or none), never batch
-normalisation, because the gradient penalty is defined per sample.
+the first block (DCGAN); optionally a minibatch standard-deviation channel and one more 3x3 conv
+before ``features`` (Karras et al. 2018, section 3), which lets the discriminator see a batch's
+variety. The WGAN-GP critic uses layer normalisation (or none), never batch normalisation,
+because the gradient penalty is defined per sample.
 """
 
 import math

@@ -367,15 +367,14 @@ def best_validation_fid_callback(generator, num_samples=FASHION_VAL_SAMPLES, see
     import keras
 
     if min_class_share is not None and not 0.0 < min_class_share <= 0.1:
-        raise ValueError(f"min_class_share must be in (0, 0.1] (10 classes). Received: min_class_share={min_class_share!r}")
-
-    def eligible(share):
-        return min_class_share is None or share >= min_class_share
+        raise ValueError("min_class_share must be in (0, 0.1] (10 classes). "
+                         f"Received: min_class_share={min_class_share!r}")
 
     class BestValidationFID(keras.callbacks.Callback):
         def __init__(self):
             super().__init__()
             self.val_fid, self.val_min_class_share, self.best_epoch, self._best = [], [], None, None
+            self._best_index = None   # into the lists above (a resumed fit's epochs do not start at 0)
 
         def on_epoch_end(self, epoch, logs=None):
             samples = _fashion_sample(generator, num_samples, seed)
@@ -383,16 +382,18 @@ def best_validation_fid_callback(generator, num_samples=FASHION_VAL_SAMPLES, see
             share = float(fashion_class_shares(samples).min())
             self.val_fid.append(fid)
             self.val_min_class_share.append(share)
-            if self.best_epoch is None:
-                better = True
-            else:
-                best_fid, best_share = self.val_fid[self.best_epoch - 1], self.val_min_class_share[self.best_epoch - 1]
-                better = (eligible(share), -fid) > (eligible(best_share), -best_fid)
-            if better:
-                self.best_epoch, self._best = epoch + 1, [w.copy() for w in generator.get_weights()]
+            index = len(self.val_fid) - 1
+            if self._best_index is None or self._rank(index) > self._rank(self._best_index):
+                self.best_epoch, self._best_index = epoch + 1, index
+                self._best = [w.copy() for w in generator.get_weights()]
             if progress is not None and not hasattr(progress, "epoch"):
                 progress(f"epoch {epoch + 1}: validation FID {fid:.4f}, smallest class {share:.1%} "
                          f"(best: epoch {self.best_epoch})")
+
+        def _rank(self, index):
+            """Covering every class first (when asked), then the lower FID."""
+            covers = min_class_share is None or self.val_min_class_share[index] >= min_class_share
+            return covers, -self.val_fid[index]
 
         def on_train_end(self, logs=None):
             if self._best is not None:
