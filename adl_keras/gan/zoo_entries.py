@@ -249,11 +249,15 @@ def fashion_fid(images, reference="test"):
     Returns:
         float.
     """
-    from adl_keras.gan import metrics
-
     if reference not in ("test", "val"):
         raise ValueError(f"reference must be 'test' or 'val'. Received: reference={reference!r}")
-    return metrics.frechet_distance(*metrics.gaussian_stats(fashion_features(images)[0]), *_split_stats(reference))
+    return _fid_of_features(fashion_features(images)[0], reference)
+
+
+def _fid_of_features(features, reference):
+    from adl_keras.gan import metrics
+
+    return metrics.frechet_distance(*metrics.gaussian_stats(features), *_split_stats(reference))
 
 
 def fashion_references(num_samples=FASHION_FID_SAMPLES, seed=0):
@@ -340,7 +344,10 @@ def _sample_grid_file(generator):
 
 def fashion_class_shares(images):
     """Share of each of the 10 classes among ``images``, as judged by ``resnet_small.fashion_mnist``."""
-    _, probs = fashion_features(images)
+    return _class_shares(fashion_features(images)[1])
+
+
+def _class_shares(probs):
     return np.bincount(np.argmax(probs, axis=-1), minlength=10) / len(probs)
 
 
@@ -377,9 +384,7 @@ def best_validation_fid_callback(generator, num_samples=FASHION_VAL_SAMPLES, see
             self._best_index = None   # into the lists above (a resumed fit's epochs do not start at 0)
 
         def on_epoch_end(self, epoch, logs=None):
-            samples = _fashion_sample(generator, num_samples, seed)
-            fid = float(fashion_fid(samples, reference="val"))
-            share = float(fashion_class_shares(samples).min())
+            fid, share = _validation_figures(_fashion_sample(generator, num_samples, seed))
             self.val_fid.append(fid)
             self.val_min_class_share.append(share)
             index = len(self.val_fid) - 1
@@ -400,6 +405,12 @@ def best_validation_fid_callback(generator, num_samples=FASHION_VAL_SAMPLES, see
                 generator.set_weights(self._best)
 
     return BestValidationFID()
+
+
+def _validation_figures(images):
+    """Validation FID and smallest class share of ``images``, from one forward pass."""
+    features, probs = fashion_features(images)
+    return float(_fid_of_features(features, "val")), float(_class_shares(probs).min())
 
 
 def _fashion_recipe(discriminator, config, generator_name, min_class_share=None):

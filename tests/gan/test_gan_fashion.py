@@ -57,8 +57,7 @@ def test_fashion_fid_names_a_bad_reference():
 def test_best_validation_fid_callback_keeps_the_best_epoch(monkeypatch):
     generator = zoo.get_entry("dcgan.fashion_mnist").build()
     figures = iter([5.0, 3.0, 4.0])
-    monkeypatch.setattr(ge, "fashion_fid", lambda images, reference="test": next(figures))
-    monkeypatch.setattr(ge, "fashion_class_shares", lambda images: np.full(10, 0.1))
+    monkeypatch.setattr(ge, "_validation_figures", lambda images: (next(figures), 0.1))
     seen = []
     callback = ge.best_validation_fid_callback(generator, num_samples=4, progress=seen.append)
     kernels = []
@@ -81,8 +80,7 @@ def test_best_validation_fid_callback_keeps_the_best_epoch(monkeypatch):
 def test_best_validation_fid_callback_prefers_epochs_that_cover_every_class(monkeypatch, shares, best):
     generator = zoo.get_entry("dcgan.fashion_mnist").build()
     figures, smallest = iter([5.0, 2.0, 4.0, 3.0]), iter(shares)
-    monkeypatch.setattr(ge, "fashion_fid", lambda images, reference="test": next(figures))
-    monkeypatch.setattr(ge, "fashion_class_shares", lambda images: np.r_[next(smallest), np.full(9, 0.1)])
+    monkeypatch.setattr(ge, "_validation_figures", lambda images: (next(figures), next(smallest)))
     callback = ge.best_validation_fid_callback(generator, num_samples=4, min_class_share=0.05)
     for epoch in range(4):
         callback.on_epoch_end(epoch)
@@ -93,3 +91,14 @@ def test_best_validation_fid_callback_names_a_bad_class_share():
     generator = zoo.get_entry("dcgan.fashion_mnist").build()
     with pytest.raises(ValueError, match="min_class_share=0.5"):
         ge.best_validation_fid_callback(generator, min_class_share=0.5)
+
+
+@pytest.mark.skipif(not cards.weights_shipped(ge.FASHION_CLASSIFIER), reason="needs the shipped feature extractor")
+def test_validation_figures_equal_fid_and_shares_from_one_forward_pass(monkeypatch, fashion_mnist):
+    images = np.random.default_rng(0).uniform(0.0, 1.0, (300, 28, 28, 1)).astype("float32")
+    expected = (ge.fashion_fid(images, reference="val"), float(ge.fashion_class_shares(images).min()))
+    calls = []
+    forward = ge.fashion_features
+    monkeypatch.setattr(ge, "fashion_features", lambda x: calls.append(len(x)) or forward(x))
+    assert ge._validation_figures(images) == expected
+    assert calls == [300]   # the FID's features and the classes come from the same pass
