@@ -192,7 +192,7 @@ def train_lenet5_fashion_mnist(seed=0, progress=None, epochs=20, batch_size=64, 
                                                                                          steps * epochs)),
                   loss="sparse_categorical_crossentropy", metrics=["accuracy"])
     history = model.fit(augmented_batches(ds.train[0], ds.train[1], batch_size, seed), steps_per_epoch=steps,
-                        epochs=epochs, validation_data=ds.val,
+                        epochs=epochs, validation_data=ds.val, shuffle=False,   # the stream shuffles itself
                         callbacks=[training.progress_callback(progress, epochs)], verbose=0)
     val = [round(float(v), 4) for v in history.history["val_accuracy"]]
     return model, {
@@ -283,6 +283,7 @@ def train_resnet_small_fashion_mnist(seed=0, progress=None, epochs=10, batch_siz
         steps_per_epoch=steps,
         epochs=epochs,
         validation_data=ds.val,
+        shuffle=False,   # the stream shuffles itself
         callbacks=[training.progress_callback(progress, epochs)],
         verbose=0,
     )

@@ -34,3 +34,34 @@ def test_backbone_meets_its_card_and_transfers():
 
 def test_digits_accuracy_goal():
     assert zoo.model_info("lenet5.digits")["metrics"]["accuracy"]["value"] >= 0.97
+
+
+
+class _StopFit(Exception):
+    pass
+
+
+@pytest.mark.parametrize("recipe", ["train_lenet5_fashion_mnist", "train_resnet_small_fashion_mnist"])
+def test_fashion_recipes_fit_their_stream_without_keras_shuffle_warning(recipe, monkeypatch, fashion_mnist):
+    # Keras warns "shuffle=True ... will be ignored" for a tf.data input unless fit gets shuffle=False;
+    # the recipes' augmented stream shuffles itself, so the warning would only be noise in `adl-zoo train`.
+    import warnings
+
+    import keras
+
+    from adl_keras.conv import zoo_entries
+
+    stock_fit, caught = keras.Model.fit, []
+
+    def one_step_fit(self, x=None, **kwargs):
+        kwargs.update(steps_per_epoch=1, epochs=1, validation_data=None, callbacks=[])
+        with warnings.catch_warnings(record=True) as seen:
+            warnings.simplefilter("always")
+            stock_fit(self, x, **kwargs)
+        caught.extend(str(w.message) for w in seen)
+        raise _StopFit
+
+    monkeypatch.setattr(keras.Model, "fit", one_step_fit)
+    with pytest.raises(_StopFit):
+        getattr(zoo_entries, recipe)(epochs=2)
+    assert not [w for w in caught if "shuffle" in w], caught
