@@ -16,7 +16,9 @@ suit handwriting-like inputs (see :mod:`adl_keras.transfer.few_shot`).
 
 Everything is generated with NumPy from a fixed seed, so every call returns the
 same arrays, and the splits come from :func:`adl_keras.data.split_indices`
-(stratified 60/20/20).
+(stratified 60/20/20). :func:`glyphs32` keeps the last generated set in memory
+(read-only; each call returns fresh split arrays), so loading it again in the
+same process costs no regeneration.
 
 Example:
     >>> from adl_keras import data
@@ -186,6 +188,21 @@ def generate_glyphs32(n_per_class=200, num_classes=NUM_CLASSES, seed=0, noise=(0
     return np.concatenate(images), np.concatenate(labels)
 
 
+_GENERATED = {}
+
+
+def _generated(n_per_class, num_classes, seed):
+    """:func:`generate_glyphs32`'s arrays, read-only; the last set is kept (~150 MB at the default size)."""
+    key = (n_per_class, num_classes, seed)
+    if key not in _GENERATED:
+        x, y = generate_glyphs32(n_per_class=n_per_class, num_classes=num_classes, seed=seed)
+        x.setflags(write=False)
+        y.setflags(write=False)
+        _GENERATED.clear()
+        _GENERATED[key] = (x, y)
+    return _GENERATED[key]
+
+
 @register_dataset("glyphs32")
 def glyphs32(n_per_class=240, num_classes=NUM_CLASSES, seed=0, split_seed=0):
     """The procedural ``glyphs32`` dataset with fixed stratified 60/20/20 splits.
@@ -199,8 +216,8 @@ def glyphs32(n_per_class=240, num_classes=NUM_CLASSES, seed=0, split_seed=0):
     Returns:
         Dataset with x float32 (N, 32, 32, 3) in [0, 1], y int32 in [0, num_classes).
     """
-    x, y = generate_glyphs32(n_per_class=n_per_class, num_classes=num_classes, seed=seed)
-    tr, va, te = split_indices(y, seed=split_seed)
+    x, y = _generated(n_per_class, num_classes, seed)
+    tr, va, te = split_indices(y, seed=split_seed)   # fancy indexing: the splits are fresh arrays
     return Dataset(
         "glyphs32",
         (x[tr], y[tr]),

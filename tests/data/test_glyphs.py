@@ -78,3 +78,19 @@ def test_registered_dataset_splits_fixed_disjoint_stratified():
     # Splits disjoint: no image appears in two of them.
     keys = [{img.tobytes() for img in ds.split(s)[0]} for s in ("train", "val", "test")]
     assert sum(len(k) for k in keys) == len(set().union(*keys)) == 60
+
+
+def test_loading_again_reuses_the_generated_set_and_returns_independent_splits(monkeypatch):
+    calls = []
+    generate = glyphs.generate_glyphs32
+    monkeypatch.setattr(glyphs, "generate_glyphs32", lambda **kw: calls.append(kw) or generate(**kw))
+    monkeypatch.setattr(glyphs, "_GENERATED", {})
+    first = data.load("glyphs32", n_per_class=4, num_classes=3)
+    expected = first.train[0].copy()
+    first.train[0][:] = -1.0   # a user normalising in place must not change the next load
+    again = data.load("glyphs32", n_per_class=4, num_classes=3)
+    np.testing.assert_array_equal(again.train[0], expected)
+    assert len(calls) == 1
+    data.load("glyphs32", n_per_class=4, num_classes=4)   # another set is generated, and replaces it
+    data.load("glyphs32", n_per_class=4, num_classes=3)
+    assert [c["num_classes"] for c in calls] == [3, 4, 3]
