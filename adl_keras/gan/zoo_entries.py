@@ -204,6 +204,26 @@ def _fashion_classifier():
 _FASHION_CACHE = {}
 
 
+def fid_features_record():
+    """Which weights the Fashion FIDs and class shares are measured with.
+
+    A FID is only comparable with another measured on the same features, so
+    the Fashion GAN recipes store this in their cards' training record; a
+    default test checks it against the shipped ``resnet_small.fashion_mnist``.
+
+    Returns:
+        dict: ``entry`` (``resnet_small.fashion_mnist``), ``source``
+        ("shipped" unless only the user zoo holds weights, as
+        :func:`adl_keras.zoo.load_model` chooses), ``sha256`` of its weights.
+    """
+    from adl_keras import zoo
+
+    info = zoo.model_info(FASHION_CLASSIFIER)
+    source = info["weights_source"]
+    weights = info["weights"] if source == "shipped" else (info["user_entry"] or {}).get("weights")
+    return {"entry": FASHION_CLASSIFIER, "source": source, "sha256": (weights or {}).get("sha256")}
+
+
 def fashion_features(images, batch_size=500):
     """``features`` (128-d) and class probabilities of ``resnet_small.fashion_mnist``.
 
@@ -438,6 +458,7 @@ def _fashion_recipe(discriminator, config, generator_name, min_class_share=None)
         info["val_fid_per_epoch"] = [round(v, 5) for v in best.val_fid]
         info["val_min_class_share_per_epoch"] = [round(v, 4) for v in best.val_min_class_share]
         info["best_epoch"] = best.best_epoch
+        info["fid_features"] = fid_features_record()
         info["sample_grid"] = f"{SAMPLE_GRID_FILE} (64 samples, z seed 0)"
         info["goals"] = list(FASHION_GOALS)
         return gan.generator, info
