@@ -101,7 +101,8 @@ def fit_classifier(model, data, config=None, progress=None, *, validation_data=N
             raise ValueError(f"data must be (x, y). Received a sequence of length {len(data)}.")
         fit_kwargs = {"x": data[0], "y": data[1], "batch_size": config.batch_size, **fit_kwargs}
     else:
-        fit_kwargs = {"x": data, **fit_kwargs}
+        # Keras ignores shuffle for a tf.data input (the dataset orders itself) but warns unless it is False.
+        fit_kwargs = {"x": data, **({"shuffle": False} if hasattr(data, "element_spec") else {}), **fit_kwargs}
     epochs = fit_kwargs.pop("epochs", config.epochs)
     early = None
     if validation_data is not None:

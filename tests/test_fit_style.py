@@ -1,6 +1,8 @@
 """The training helpers behave like ``fit``: arrays or tf.data, callbacks,
 validation_data, verbose and other fit arguments, a Keras History back."""
 
+import warnings
+
 import keras
 import numpy as np
 import pytest
@@ -42,15 +44,21 @@ def test_fit_classifier_takes_arrays_or_tf_data_with_fit_arguments():
     summary = training.fit_summary(history)
     assert summary["epochs_run"] == 3 and summary["config"]["epochs"] == 3
     ds = tf.data.Dataset.from_tensor_slices((x, y)).batch(16)
-    history = training.fit_classifier(_classifier(), ds, config, epochs=2)  # no validation: no early stopping
+    with warnings.catch_warnings(record=True) as caught:
+        warnings.simplefilter("always")
+        history = training.fit_classifier(_classifier(), ds, config, epochs=2)  # no validation: no early stopping
     assert len(history.history["loss"]) == 2 and "val_loss" not in history.history
+    assert not [w for w in caught if "shuffle" in str(w.message)]   # stock fit(ds) warns "shuffle=True ... ignored"
 
 
 def test_train_gan_takes_a_tf_data_dataset():
     images = np.random.default_rng(0).random((32, 8, 8, 1)).astype("float32")
     ds = tf.data.Dataset.from_tensor_slices(images).batch(16)
     count = _Count()
-    gan, info = train_gan(dcgan_generator(8, base_filters=4), dcgan_discriminator(base_filters=4), ds,
-                          GANConfig(epochs=2, batch_size=16, linear_decay=True), callbacks=[count])
+    with warnings.catch_warnings(record=True) as caught:
+        warnings.simplefilter("always")
+        gan, info = train_gan(dcgan_generator(8, base_filters=4), dcgan_discriminator(base_filters=4), ds,
+                              GANConfig(epochs=2, batch_size=16, linear_decay=True), callbacks=[count])
+    assert not [w for w in caught if "shuffle" in str(w.message)]
     assert count.epochs == 2 and len(info["history"]["d_loss"]) == 2
     assert isinstance(gan.history, keras.callbacks.History) and len(gan.history.history["g_loss"]) == 2

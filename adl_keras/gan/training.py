@@ -75,7 +75,7 @@ def train_gan(generator, discriminator, images, config=None, progress=None, call
         if steps_per_epoch < 0 and config.linear_decay:
             raise ValueError("linear_decay needs the number of steps: pass steps_per_epoch= or a dataset of "
                              f"known length. Received: images.cardinality()={int(images.cardinality())}")
-        fit_data = {"x": images}
+        fit_data = {"x": images, "shuffle": False}   # Keras ignores shuffle for tf.data, but warns unless False
     else:
         images = np.asarray(images, "float32")
         if not np.all(np.isfinite(images)):

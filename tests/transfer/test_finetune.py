@@ -1,3 +1,5 @@
+import warnings
+
 import numpy as np
 import pytest
 
@@ -31,7 +33,10 @@ def test_tf_data_input_with_layer_decay(tiny_model, tiny_data):
 
     ds = tf.data.Dataset.from_tensor_slices(tiny_data).batch(32)
     cfg = transfer.FineTuneConfig(head_epochs=1, epochs=1, unfreeze_stages="all", layer_decay=0.5)
-    result = transfer.fine_tune(tiny_model, ds, ds, cfg)
+    with warnings.catch_warnings(record=True) as caught:
+        warnings.simplefilter("always")
+        result = transfer.fine_tune(tiny_model, ds, ds, cfg)
+    assert not [w for w in caught if "shuffle" in str(w.message)]   # stock fit(ds) warns "shuffle=True ... ignored"
     assert len(result.fine_tune.history["val_loss"]) == 1
     assert type(tiny_model.optimizer).__name__ == "LayerwiseAdam"
     assert tiny_model.optimizer.lr_multipliers["conv1/kernel"] == 0.25  # stage1 of 2: 0.5 ** 2
