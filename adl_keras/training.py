@@ -29,6 +29,14 @@ class ClassifierConfig:
     verbose: int = 0
 
 
+def stream_fit_kwargs(x):
+    """``fit`` arguments for input ``x``: ``{"x": x}``, plus ``shuffle=False``
+    when ``x`` is a ``tf.data.Dataset``, which orders itself (Keras ignores
+    ``shuffle`` there, but warns "shuffle=True ... will be ignored" unless it
+    is False)."""
+    return {"x": x, **({"shuffle": False} if hasattr(x, "element_spec") else {})}
+
+
 def progress_callback(progress, total_epochs):
     """A Keras callback reporting each finished epoch to ``progress``.
 
@@ -101,8 +109,7 @@ def fit_classifier(model, data, config=None, progress=None, *, validation_data=N
             raise ValueError(f"data must be (x, y). Received a sequence of length {len(data)}.")
         fit_kwargs = {"x": data[0], "y": data[1], "batch_size": config.batch_size, **fit_kwargs}
     else:
-        # Keras ignores shuffle for a tf.data input (the dataset orders itself) but warns unless it is False.
-        fit_kwargs = {"x": data, **({"shuffle": False} if hasattr(data, "element_spec") else {}), **fit_kwargs}
+        fit_kwargs = {**stream_fit_kwargs(data), **fit_kwargs}
     epochs = fit_kwargs.pop("epochs", config.epochs)
     early = None
     if validation_data is not None:

@@ -191,8 +191,8 @@ def train_lenet5_fashion_mnist(seed=0, progress=None, epochs=20, batch_size=64, 
     model.compile(optimizer=keras.optimizers.Adam(keras.optimizers.schedules.CosineDecay(learning_rate,
                                                                                          steps * epochs)),
                   loss="sparse_categorical_crossentropy", metrics=["accuracy"])
-    history = model.fit(augmented_batches(ds.train[0], ds.train[1], batch_size, seed), steps_per_epoch=steps,
-                        epochs=epochs, validation_data=ds.val, shuffle=False,   # the stream shuffles itself
+    history = model.fit(**training.stream_fit_kwargs(augmented_batches(ds.train[0], ds.train[1], batch_size, seed)),
+                        steps_per_epoch=steps, epochs=epochs, validation_data=ds.val,
                         callbacks=[training.progress_callback(progress, epochs)], verbose=0)
     val = [round(float(v), 4) for v in history.history["val_accuracy"]]
     return model, {
@@ -279,11 +279,10 @@ def train_resnet_small_fashion_mnist(seed=0, progress=None, epochs=10, batch_siz
         metrics=["accuracy"],
     )
     history = model.fit(
-        augmented_batches(ds.train[0], ds.train[1], batch_size, seed),
+        **training.stream_fit_kwargs(augmented_batches(ds.train[0], ds.train[1], batch_size, seed)),
         steps_per_epoch=steps,
         epochs=epochs,
         validation_data=ds.val,
-        shuffle=False,   # the stream shuffles itself
         callbacks=[training.progress_callback(progress, epochs)],
         verbose=0,
     )

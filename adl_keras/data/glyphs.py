@@ -27,6 +27,8 @@ Example:
     ((7200, 32, 32, 3), 50)
 """
 
+import functools
+
 import numpy as np
 
 from adl_keras.data import Dataset, register_dataset, split_indices
@@ -188,19 +190,13 @@ def generate_glyphs32(n_per_class=200, num_classes=NUM_CLASSES, seed=0, noise=(0
     return np.concatenate(images), np.concatenate(labels)
 
 
-_GENERATED = {}
-
-
+@functools.lru_cache(maxsize=1)
 def _generated(n_per_class, num_classes, seed):
     """:func:`generate_glyphs32`'s arrays, read-only; the last set is kept (~150 MB at the default size)."""
-    key = (n_per_class, num_classes, seed)
-    if key not in _GENERATED:
-        x, y = generate_glyphs32(n_per_class=n_per_class, num_classes=num_classes, seed=seed)
-        x.setflags(write=False)
-        y.setflags(write=False)
-        _GENERATED.clear()
-        _GENERATED[key] = (x, y)
-    return _GENERATED[key]
+    x, y = generate_glyphs32(n_per_class=n_per_class, num_classes=num_classes, seed=seed)
+    x.setflags(write=False)
+    y.setflags(write=False)
+    return x, y
 
 
 @register_dataset("glyphs32")

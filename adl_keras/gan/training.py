@@ -67,7 +67,7 @@ def train_gan(generator, discriminator, images, config=None, progress=None, call
 
     from adl_keras import distribute
     from adl_keras.gan.model import GAN
-    from adl_keras.training import progress_callback
+    from adl_keras.training import progress_callback, stream_fit_kwargs
 
     config = config or GANConfig()
     if hasattr(images, "element_spec"):  # tf.data: batched by the user, fit takes it as is
@@ -75,7 +75,7 @@ def train_gan(generator, discriminator, images, config=None, progress=None, call
         if steps_per_epoch < 0 and config.linear_decay:
             raise ValueError("linear_decay needs the number of steps: pass steps_per_epoch= or a dataset of "
                              f"known length. Received: images.cardinality()={int(images.cardinality())}")
-        fit_data = {"x": images, "shuffle": False}   # Keras ignores shuffle for tf.data, but warns unless False
+        fit_data = stream_fit_kwargs(images)
     else:
         images = np.asarray(images, "float32")
         if not np.all(np.isfinite(images)):

@@ -130,8 +130,9 @@ def _fit_args(data, config):
         if len(data) != 2:
             raise ValueError(f"Data must be (x, y). Received a sequence of length {len(data)}.")
         return {"x": data[0], "y": data[1], "batch_size": config.batch_size}
-    # Keras ignores shuffle for a tf.data input (the dataset orders itself) but warns unless it is False.
-    return {"x": data, **({"shuffle": False} if hasattr(data, "element_spec") else {})}
+    from adl_keras.training import stream_fit_kwargs
+
+    return stream_fit_kwargs(data)
 
 
 def _callbacks(config, has_val, progress, phase, epochs, extra=None):

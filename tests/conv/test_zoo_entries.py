@@ -36,7 +36,6 @@ def test_digits_accuracy_goal():
     assert zoo.model_info("lenet5.digits")["metrics"]["accuracy"]["value"] >= 0.97
 
 
-
 class _StopFit(Exception):
     pass
 

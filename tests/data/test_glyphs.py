@@ -84,7 +84,7 @@ def test_loading_again_reuses_the_generated_set_and_returns_independent_splits(m
     calls = []
     generate = glyphs.generate_glyphs32
     monkeypatch.setattr(glyphs, "generate_glyphs32", lambda **kw: calls.append(kw) or generate(**kw))
-    monkeypatch.setattr(glyphs, "_GENERATED", {})
+    glyphs._generated.cache_clear()
     first = data.load("glyphs32", n_per_class=4, num_classes=3)
     expected = first.train[0].copy()
     first.train[0][:] = -1.0   # a user normalising in place must not change the next load
