@@ -31,7 +31,8 @@ The work is split by backbone so that each piece fits a ~20-minute slot of
 the shared machine: each (backbone, k) result is saved to ``$ADL_KERAS_HOME/benchmarks/`` as it
 finishes, a rerun with the same configuration and the same backbone weights
 (each piece records its backbone's sha256; a re-shipped backbone's pieces
-are run again) resumes from it, and the
+are run again) resumes from it (with no work file, from the committed JSON's
+pieces), and the
 JSON and PNG are written once every piece is there. One run, in slots:
 
     python -m benchmarks.bench_transfer_few_shot --backbones resnet_small.glyphs32
@@ -64,11 +65,22 @@ def _config_key(config):
     return hashlib.sha256(json.dumps(dataclasses.asdict(config), sort_keys=True).encode()).hexdigest()[:16]
 
 
-def _load_work(config):
+def _load_work(config, committed=None):
+    """The saved pieces of this configuration: the work file, else the committed result's curves.
+
+    A fresh clone has no work file, but the committed JSON holds every piece
+    of its run (with each backbone's sha256), so re-shipping one backbone
+    re-runs only that backbone's pieces.
+    """
     if _work_file().exists():
         work = json.loads(_work_file().read_text())
         if work.get("config_key") == _config_key(config):
             return work
+    committed = RESULTS / f"{NAME}.json" if committed is None else committed
+    if committed.exists():
+        details = json.loads(committed.read_text()).get("details", {})
+        if details.get("config") == json.loads(json.dumps(dataclasses.asdict(config))):
+            return {"config_key": _config_key(config), "results": details.get("curves", {})}
     return {"config_key": _config_key(config), "results": {}}
 
 

@@ -1,3 +1,6 @@
+import dataclasses
+import json
+
 import numpy as np
 import pytest
 
@@ -142,6 +145,27 @@ def test_curve_benchmark_reruns_pieces_of_a_reshipped_backbone(tmp_path, monkeyp
     assert bench._current(results, few_shot.BACKBONE, 1, sha)["backbone_sha256"] == sha
     assert bench._current(results, few_shot.BACKBONE, 2, sha) is None  # never run
     assert (tmp_path / "benchmarks" / f"{bench.NAME}.work.json").exists()
+
+
+def test_curve_benchmark_resumes_from_the_committed_result(tmp_path, monkeypatch):
+    """With no work file (a fresh clone), the committed JSON's pieces are reused, per backbone sha256."""
+    from benchmarks import bench_transfer_few_shot as bench
+
+    monkeypatch.setenv("ADL_KERAS_HOME", str(tmp_path))
+    config = few_shot.CurveConfig(shots=(1,), backbones=(few_shot.BACKBONE,))
+    sha = bench._backbone_sha256(few_shot.BACKBONE)
+    committed = tmp_path / "committed.json"
+    curves = {few_shot.BACKBONE: {"1": {"backbone_sha256": sha, "summary": {"scratch": {"median": 0.5}}}}}
+    details = {"config": json.loads(json.dumps(dataclasses.asdict(config))), "curves": curves}
+    committed.write_text(json.dumps({"details": details}))
+    results = bench._load_work(config, committed)["results"]
+    assert bench._current(results, few_shot.BACKBONE, 1, sha)["summary"]["scratch"]["median"] == 0.5
+    assert bench._current(results, few_shot.BACKBONE, 1, "0" * 64) is None  # a re-shipped backbone runs again
+    other = few_shot.CurveConfig(shots=(1, 2), backbones=(few_shot.BACKBONE,))
+    assert bench._load_work(other, committed)["results"] == {}  # another configuration: nothing reused
+    # A saved work file of the same configuration takes precedence over the committed result.
+    bench._save_piece(config, few_shot.BACKBONE, 1, {"backbone_sha256": sha, "summary": {}})
+    assert bench._load_work(config, committed)["results"][few_shot.BACKBONE]["1"]["summary"] == {}
 
 
 def test_curve_benchmark_rejects_an_unknown_backbone(tmp_path, monkeypatch):
