@@ -37,6 +37,28 @@ def stream_fit_kwargs(x):
     return {"x": x, **({"shuffle": False} if hasattr(x, "element_spec") else {})}
 
 
+def hardware_record():
+    """Where a recipe ran, for its card: the accelerators TensorFlow sees
+    (``device`` is the first, or ``"CPU"``), the CPU model and the cores this
+    process may use."""
+    import os
+    import platform
+
+    import tensorflow as tf
+
+    accelerators = [tf.config.experimental.get_device_details(d).get("device_name", d.name)
+                    for d in tf.config.list_physical_devices("GPU")]
+    cpu = platform.processor() or platform.machine()
+    try:
+        with open("/proc/cpuinfo") as f:
+            cpu = next((line.split(":", 1)[1].strip() for line in f if line.startswith("model name")), cpu)
+    except OSError:
+        pass
+    cores = len(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity") else os.cpu_count()
+    return {"device": accelerators[0] if accelerators else "CPU", "accelerators": accelerators,
+            "cpu": cpu, "cpu_cores": cores}
+
+
 def progress_callback(progress, total_epochs):
     """A Keras callback reporting each finished epoch to ``progress``.
 

@@ -87,7 +87,8 @@ def main(names=None):
             anchor_value=float(dele["random"]), goal=1.0, higher_is_better=False, repeats=repeats,
             command="python -m benchmarks.bench_xai_deletion_auc",
             extra={
-                "model": name, "dataset": zoo.get_entry(name).dataset,
+                "model": name, "model_sha256": zoo.model_info(name)["weights"]["sha256"],
+                "dataset": zoo.get_entry(name).dataset,
                 "examples": f"test[:{N_EXAMPLES}]", "background": f"{background} train images (seed 0)",
                 "integrated_gradients": f"{ig_baselines} baselines (the first of the background), steps={ig_steps}",
                 "removal": f"features set to 0, {steps} equal steps of {features // steps} features",

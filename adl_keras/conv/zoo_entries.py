@@ -255,14 +255,16 @@ def augmented_batches(x, y, batch_size, seed, shift=2):
             .prefetch(2))
 
 
-def train_resnet_small_fashion_mnist(seed=0, progress=None, epochs=10, batch_size=128, peak_lr=0.1,
+def train_resnet_small_fashion_mnist(seed=0, progress=None, epochs=28, batch_size=128, peak_lr=0.1,
                                      weight_decay=5e-4):
     """Recipe of ``resnet_small.fashion_mnist``: ResNet-8 with widths 32-64-128
     on the 54,000 training images with flips and 2-pixel shifts; SGD with
     Nesterov momentum 0.9, decoupled weight decay 5e-4, batch 128, learning
     rate warmed up linearly to 0.1 over the first epoch then cosine-decayed to
-    0 at ``epochs`` (10). The final weights are kept; validation accuracy is
-    logged every epoch and the test split is scored once, by the evaluator."""
+    0 at ``epochs`` (28, chosen on validation accuracy: 10 epochs 0.929, 20
+    0.940, 28 0.941; 28 fits the issue's one hour on a 2-core CPU). The final
+    weights are kept; validation accuracy is logged every epoch and the test
+    split is scored once, by the evaluator."""
     import keras
 
     from adl_keras import data
@@ -294,6 +296,7 @@ def train_resnet_small_fashion_mnist(seed=0, progress=None, epochs=10, batch_siz
         "config": {"epochs": epochs, "batch_size": batch_size, "peak_lr": peak_lr, "weight_decay": weight_decay,
                    "optimizer": "SGD nesterov momentum 0.9", "schedule": "1 epoch linear warmup, cosine to 0",
                    "augmentation": "random horizontal flip, random shift <= 2 px (zero pad + crop)"},
+        "trained_on": training.hardware_record(),
         "preprocessing": FASHION_PREPROCESSING,
         "goals": ["test accuracy >= 0.94; Fashion-MNIST benchmark anchors: 2-conv CNN 0.922, "
                   "ResNet18 + augmentation 0.949, WRN40-4 0.967, humans 0.835"],
