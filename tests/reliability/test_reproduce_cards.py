@@ -6,7 +6,7 @@ Recipes are deterministic for a given seed on one machine (`zoo.train` and
 each recipe seed Python, NumPy and TensorFlow before building anything; see
 test_recipe_seeding.py), so the retrained metrics equal the card's within the
 entry's tolerance (1e-6 for most). Times are the cards' own, on a shared 2-core
-CPU: from seconds (dqn.cartpole) to 35 min (resnet_small.fashion_mnist). README's
+CPU: from seconds (dqn.cartpole) to 57 min (resnet_small.fashion_mnist). README's
 "Security and integrity" section lists which of them were re-run and when."""
 
 import json
