@@ -8,6 +8,7 @@ import numpy as np
 import pytest
 
 from adl_keras import zoo
+from adl_keras.training import hardware_record
 from adl_keras.zoo import cards
 
 SMOKE = [
@@ -37,6 +38,8 @@ def test_train_writes_a_card_whose_weights_load_and_reproduce(name, budget, tmp_
     assert name in json.loads((tmp_path / "index.json").read_text())
     entry = zoo.get_entry(name)
     assert written["training"]["seed"] == 0 and written["metrics"]
+    # where it ran (the Fashion ResNet's goal is "about an hour on this CPU or an accelerator")
+    assert written["training"]["trained_on"] == hardware_record()
     # the written weights load through the verified path and re-measure to the written card
     weights = folder / written["weights"]["file"]
     model = zoo.load_model(name, weights=str(weights), sha256=written["weights"]["sha256"])
@@ -48,3 +51,11 @@ def test_train_writes_a_card_whose_weights_load_and_reproduce(name, budget, tmp_
     assert all(np.isfinite(w).all() for w in model.get_weights())
     # the shipped entry is untouched
     assert json.dumps(cards.read_meta(name), sort_keys=True) == shipped
+
+
+def test_hardware_record_names_the_device_cpu_and_cores():
+    import os
+
+    record = hardware_record()
+    assert 1 <= record["cpu_cores"] <= os.cpu_count() and record["cpu"]
+    assert record["device"] == (record["accelerators"][0] if record["accelerators"] else "CPU")

@@ -296,7 +296,6 @@ def train_resnet_small_fashion_mnist(seed=0, progress=None, epochs=28, batch_siz
         "config": {"epochs": epochs, "batch_size": batch_size, "peak_lr": peak_lr, "weight_decay": weight_decay,
                    "optimizer": "SGD nesterov momentum 0.9", "schedule": "1 epoch linear warmup, cosine to 0",
                    "augmentation": "random horizontal flip, random shift <= 2 px (zero pad + crop)"},
-        "trained_on": training.hardware_record(),
         "preprocessing": FASHION_PREPROCESSING,
         "goals": ["test accuracy >= 0.94; Fashion-MNIST benchmark anchors: 2-conv CNN 0.922, "
                   "ResNet18 + augmentation 0.949, WRN40-4 0.967, humans 0.835"],

@@ -332,6 +332,7 @@ def train(name, seed=0, progress=None, root=None, strategy=None, backup_dir=None
     import shutil
 
     from adl_keras import distribute
+    from adl_keras.training import hardware_record
 
     entry = get_entry(name)
     if isinstance(seed, bool) or not isinstance(seed, int):
@@ -361,7 +362,8 @@ def train(name, seed=0, progress=None, root=None, strategy=None, backup_dir=None
     with distribute.recipe_run(strategy, backup_dir) as run:
         result = entry.recipe(seed=seed, progress=progress if chief else None, **recipe_kwargs)
         model, training = result if isinstance(result, tuple) else (result, {})
-        training = {"seed": seed, "seconds": round(time.perf_counter() - start, 1), **training}
+        training = {"seed": seed, "seconds": round(time.perf_counter() - start, 1),
+                    "trained_on": hardware_record(), **training}
         if any(run.resumed_epochs):
             training["resumed_from_epochs"] = run.resumed_epochs  # per fit call, from BackupAndRestore
         if replicas > 1:
