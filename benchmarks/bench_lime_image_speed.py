@@ -200,7 +200,8 @@ def main():
             value=med["vectorised"], anchor=anchor, anchor_value=med["stock"],
             goal=2.0, higher_is_better=True, repeats=REPEATS, ratio=med["stock"] / med["vectorised"],
             command="python -m benchmarks.bench_lime_image_speed",
-            extra={"model": entry, "model_sha256": zoo.model_info(entry)["weights"]["sha256"], **info, "num_samples": NUM_SAMPLES, "seed": SEED, **check,
+            extra={"model": entry, "model_sha256": zoo.model_info(entry)["weights"]["sha256"], **info,
+                   "num_samples": NUM_SAMPLES, "seed": SEED, **check,
                    "anchor_config": f"LimeImageExplainer(kernel_width=0.25, random_state={SEED}, "
                                     f"feature_selection='none').explain_instance(..., num_samples={NUM_SAMPLES}, "
                                     f"batch_size={NUM_SAMPLES}, segmentation_fn=<same grid>), tqdm disabled, inside "

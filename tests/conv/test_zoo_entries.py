@@ -64,4 +64,3 @@ def test_fashion_recipes_fit_their_stream_without_keras_shuffle_warning(recipe, 
     with pytest.raises(_StopFit):
         getattr(zoo_entries, recipe)(epochs=2)
     assert not [w for w in caught if "shuffle" in w], caught
-
